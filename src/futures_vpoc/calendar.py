@@ -1,0 +1,204 @@
+"""CME Globex sessions for ES: trade dates, the daily halt, holidays, early closes, RTH.
+
+Holiday and early-close days come from pandas-market-calendars' ``"CME Globex Equity"`` calendar
+(verified in ``shared/reference/es_market_and_data_formats.md`` section 4); that calendar models every
+date with the current hours (17:00 CT open, 16:00 CT close, no halt), so the hour changes are
+applied here by era (same reference, section 1, "Globex hours"):
+
+============================  ==============================  ==================
+trade dates                   session for trade date T (CT)   daily halt (CT)
+============================  ==============================  ==================
+.. 2012-11-16                 T-1 15:30 -> T 15:15            none
+2012-11-19 .. 2015-09-18      T-1 17:00 -> T 16:15            15:15-15:30
+2015-09-21 .. 2021-06-25      T-1 17:00 -> T 16:00            15:15-15:30
+2021-06-28 ..                 T-1 17:00 -> T 16:00            none
+============================  ==============================  ==================
+
+A session that opens after a weekend or holiday keeps the calendar's open (Sunday 17:00 CT).
+Early closes (12:00/12:15 CT, Good Friday 08:15 CT) always win over the era's regular close.
+A bar belongs to the session whose ``[open, close)`` holds its START time and whose halt does not;
+so a bar from 17:00 CT belongs to the next trade date and no bar can sit in the halt.
+Daylight saving never makes a stamp ambiguous: clocks change at 02:00 CT on Sunday, while Globex is
+closed. Everything is stored in UTC; Central time is used only to build the session table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from futures_vpoc.config import EXCHANGE_TZ, SessionHours
+
+ERA_2012 = pd.Timestamp("2012-11-19")
+ERA_2015 = pd.Timestamp("2015-09-21")
+ERA_2021 = pd.Timestamp("2021-06-28")
+_HALT_START = dt.timedelta(hours=15, minutes=15)
+_HALT_END = dt.timedelta(hours=15, minutes=30)
+
+
+@dataclass(frozen=True)
+class SessionAssignment:
+    """Where each bar falls in the Globex calendar.
+
+    Attributes
+    ----------
+    trade_date : numpy.ndarray of datetime64[ns], shape (n,)
+        CME trade date (midnight, naive); NaT for a bar outside every session.
+    rth : numpy.ndarray of bool, shape (n,)
+        True when the bar starts inside the trade date's regular trading hours.
+    in_session : numpy.ndarray of bool, shape (n,)
+        False for a bar in the daily halt, a weekend, a holiday or after an early close.
+    """
+
+    trade_date: np.ndarray
+    rth: np.ndarray
+    in_session: np.ndarray
+
+
+def _ct_at(dates: pd.DatetimeIndex, offset: pd.TimedeltaIndex | dt.timedelta) -> pd.DatetimeIndex:
+    """Central-time wall clock ``dates + offset`` localised (no DST ambiguity at these hours)."""
+    local = dates + offset
+    return local.tz_localize(EXCHANGE_TZ, ambiguous="raise", nonexistent="raise")
+
+
+def _era_hours(sched: pd.DataFrame) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """Apply the per-era open/close rules to the calendar's opens and closes (both in CT)."""
+    dates = sched.index
+    opens = sched["market_open"].dt.tz_convert(EXCHANGE_TZ)
+    closes = sched["market_close"].dt.tz_convert(EXCHANGE_TZ)
+    regular_close = closes.dt.time == dt.time(16, 0)
+    legacy = dates < ERA_2012
+    reopen_prev_day = (opens.dt.tz_localize(None).dt.normalize() == dates - pd.Timedelta(days=1)) & (
+        (dates - pd.Timedelta(days=1)).dayofweek < 5
+    )
+    legacy_open = _ct_at(dates, pd.Timedelta(hours=-8, minutes=-30))  # T-1 15:30
+    opens = opens.where(~(legacy & reopen_prev_day), pd.Series(legacy_open, index=dates))
+    legacy_close = _ct_at(dates, pd.Timedelta(hours=15, minutes=15))
+    closes = closes.where(~(legacy & regular_close), pd.Series(legacy_close, index=dates))
+    mid_era = (dates >= ERA_2012) & (dates < ERA_2015)
+    close_1615 = _ct_at(dates, pd.Timedelta(hours=16, minutes=15))
+    closes = closes.where(~(mid_era & regular_close), pd.Series(close_1615, index=dates))
+    return pd.DatetimeIndex(opens), pd.DatetimeIndex(closes)
+
+
+@functools.lru_cache(maxsize=32)
+def _sessions_cached(start: pd.Timestamp, end: pd.Timestamp, hours: SessionHours) -> pd.DataFrame:
+    import pandas_market_calendars as mcal  # imported lazily: ~0.3 s at import time
+
+    cal = mcal.get_calendar("CME Globex Equity")
+    sched = cal.schedule(start_date=start.date(), end_date=end.date(), tz=EXCHANGE_TZ)
+    sched.index = pd.DatetimeIndex(sched.index).tz_localize(None).as_unit("ns")
+    dates = sched.index
+    opens, closes = _era_hours(sched)
+    with_halt = (dates >= ERA_2012) & (dates < ERA_2021)
+    halt_start = _ct_at(dates, _HALT_START)
+    halt_end = _ct_at(dates, _HALT_END)
+    has_halt = with_halt & (closes > halt_end)
+    # A session without a halt gets an empty halt interval at its close.
+    halt_start = halt_start.where(has_halt, closes)
+    halt_end = halt_end.where(has_halt, closes)
+    rth_start = _ct_at(dates, _as_delta(hours.rth_start))
+    rth_end = _ct_at(dates, _as_delta(hours.rth_end))
+    rth_end = rth_end.where(rth_end < closes, closes)
+    rth_start = rth_start.where(rth_start < rth_end, rth_end)
+    out = pd.DataFrame(
+        {
+            "open": opens.tz_convert("UTC"),
+            "close": closes.tz_convert("UTC"),
+            "halt_start": halt_start.tz_convert("UTC"),
+            "halt_end": halt_end.tz_convert("UTC"),
+            "rth_start": rth_start.tz_convert("UTC"),
+            "rth_end": rth_end.tz_convert("UTC"),
+            "early_close": closes.time < _regular_close_time(dates),
+        },
+        index=pd.Index(dates, name="trade_date"),
+    )
+    return out
+
+
+def _as_delta(t: dt.time) -> dt.timedelta:
+    return dt.timedelta(hours=t.hour, minutes=t.minute, seconds=t.second)
+
+
+def _regular_close_time(dates: pd.DatetimeIndex) -> np.ndarray:
+    out = np.full(len(dates), dt.time(16, 0), dtype=object)
+    out[dates < ERA_2015] = dt.time(16, 15)
+    out[dates < ERA_2012] = dt.time(15, 15)
+    return out
+
+
+def globex_sessions(start, end, hours: SessionHours | None = None) -> pd.DataFrame:
+    """Session table for every ES trade date from ``start`` to ``end`` inclusive.
+
+    Parameters
+    ----------
+    start, end : date-like
+        First and last trade date (calendar dates; weekends and holidays have no row).
+    hours : SessionHours, optional
+        RTH window (default 08:30-15:00 CT).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``trade_date`` (naive midnight, datetime64[ns]); tz-aware UTC columns ``open``,
+        ``close``, ``halt_start``, ``halt_end`` (equal to ``close`` when there is no halt),
+        ``rth_start``, ``rth_end`` (empty interval when the session closes before RTH);
+        bool ``early_close``. Sorted; sessions never overlap.
+    """
+    hours = hours or SessionHours()
+    start = pd.Timestamp(start).normalize().tz_localize(None)
+    end = pd.Timestamp(end).normalize().tz_localize(None)
+    return _sessions_cached(start, end, hours).copy()
+
+
+def _as_utc_ns(ts) -> np.ndarray:
+    idx = pd.DatetimeIndex(ts)
+    if idx.tz is None:
+        raise ValueError("timestamps must be tz-aware (UTC)")
+    return idx.tz_convert("UTC").as_unit("ns").asi8
+
+
+def assign_sessions(bar_start, hours: SessionHours | None = None) -> SessionAssignment:
+    """Place each bar in its Globex session.
+
+    Parameters
+    ----------
+    bar_start : array-like of tz-aware timestamps, shape (n,)
+        Bar START times, in any order.
+    hours : SessionHours, optional
+        RTH window.
+
+    Returns
+    -------
+    SessionAssignment
+        Per-bar trade date, RTH flag and whether the bar lies inside a session at all.
+    """
+    t = _as_utc_ns(bar_start)
+    if len(t) == 0:
+        empty = np.array([], dtype="datetime64[ns]")
+        return SessionAssignment(empty, np.array([], bool), np.array([], bool))
+    lo = pd.Timestamp(int(t.min()), tz="UTC").tz_convert(EXCHANGE_TZ).tz_localize(None)
+    hi = pd.Timestamp(int(t.max()), tz="UTC").tz_convert(EXCHANGE_TZ).tz_localize(None)
+    sess = globex_sessions(lo - pd.Timedelta(days=7), hi + pd.Timedelta(days=7), hours)
+    cols = {c: sess[c].array.as_unit("ns").asi8 if hasattr(sess[c].array, "as_unit") else
+            pd.DatetimeIndex(sess[c]).as_unit("ns").asi8 for c in
+            ("open", "close", "halt_start", "halt_end", "rth_start", "rth_end")}
+    i = np.searchsorted(cols["open"], t, side="right") - 1
+    ok = i >= 0
+    j = np.where(ok, i, 0)
+    in_session = ok & (t < cols["close"][j]) & ~((t >= cols["halt_start"][j]) & (t < cols["halt_end"][j]))
+    rth = in_session & (t >= cols["rth_start"][j]) & (t < cols["rth_end"][j])
+    dates = sess.index.values.astype("datetime64[ns]")[j]
+    trade_date = np.where(in_session, dates, np.datetime64("NaT", "ns"))
+    return SessionAssignment(trade_date=trade_date, rth=rth, in_session=in_session)
+
+
+def third_friday(year: int, month: int) -> dt.date:
+    """Third Friday of a month: the ES expiry day (trading ends 08:30 CT)."""
+    first = dt.date(year, month, 1)
+    offset = (4 - first.weekday()) % 7
+    return first + dt.timedelta(days=offset + 14)
