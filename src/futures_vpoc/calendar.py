@@ -73,7 +73,7 @@ def _era_hours(sched: pd.DataFrame) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]
     regular_close = closes.dt.time == dt.time(16, 0)
     legacy = dates < ERA_2012
     reopen_prev_day = (opens.dt.tz_localize(None).dt.normalize() == dates - pd.Timedelta(days=1)) & (
-        (dates - pd.Timedelta(days=1)).dayofweek < 5
+        (dates - pd.Timedelta(days=1)).day_of_week < 5
     )
     legacy_open = _ct_at(dates, pd.Timedelta(hours=-8, minutes=-30))  # T-1 15:30
     opens = opens.where(~(legacy & reopen_prev_day), pd.Series(legacy_open, index=dates))

@@ -86,7 +86,7 @@ def bar_width(index: pd.DatetimeIndex) -> pd.Timedelta:
     """
     if len(index) < 2:
         return pd.Timedelta(minutes=1)
-    steps = np.diff(index.asi8)
+    steps = np.diff(pd.DatetimeIndex(index).as_unit("ns").asi8)
     steps = steps[steps > 0]
     if len(steps) == 0:
         return pd.Timedelta(minutes=1)

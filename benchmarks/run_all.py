@@ -1,0 +1,15 @@
+"""Run every benchmark (``make bench``); each prints rows per second and ratios to its baseline."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_load  # noqa: E402
+import bench_synth  # noqa: E402
+
+if __name__ == "__main__":
+    print("== synthetic market ==")
+    bench_synth.main()
+    print("== loading 1M-row files ==")
+    bench_load.main()
