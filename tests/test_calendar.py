@@ -150,3 +150,8 @@ def test_every_minute_of_a_week_lands_in_exactly_one_place():
     # Two trading weeks (Mon-Fri), 23 hours each: 10 x 23 x 60 minutes, across the DST change.
     assert int(a.in_session.sum()) == 10 * 23 * 60
     assert np.isnat(a.trade_date[~a.in_session]).all()
+
+
+def test_a_range_without_sessions_gives_an_empty_table():
+    sess = globex_sessions("2024-03-09", "2024-03-09")  # a Saturday
+    assert sess.empty and list(sess.columns)[:2] == ["open", "close"]

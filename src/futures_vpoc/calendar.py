@@ -92,6 +92,8 @@ def _sessions_cached(start: pd.Timestamp, end: pd.Timestamp, hours: SessionHours
     cal = mcal.get_calendar("CME Globex Equity")
     sched = cal.schedule(start_date=start.date(), end_date=end.date(), tz=EXCHANGE_TZ)
     sched.index = pd.DatetimeIndex(sched.index).tz_localize(None).as_unit("ns")
+    if sched.empty:
+        return _empty_sessions()
     dates = sched.index
     opens, closes = _era_hours(sched)
     with_halt = (dates >= ERA_2012) & (dates < ERA_2021)
@@ -118,6 +120,13 @@ def _sessions_cached(start: pd.Timestamp, end: pd.Timestamp, hours: SessionHours
         index=pd.Index(dates, name="trade_date"),
     )
     return out
+
+
+def _empty_sessions() -> pd.DataFrame:
+    utc = pd.DatetimeIndex([], tz="UTC").as_unit("ns")
+    cols = {c: utc for c in ("open", "close", "halt_start", "halt_end", "rth_start", "rth_end")}
+    index = pd.DatetimeIndex([], name="trade_date").as_unit("ns")
+    return pd.DataFrame({**cols, "early_close": np.array([], dtype=bool)}, index=index)
 
 
 def _as_delta(t: dt.time) -> dt.timedelta:
