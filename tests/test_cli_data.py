@@ -91,7 +91,8 @@ CASES = {
     "open above high": (lambda r: set_field(r, 11, "Open", "5101.5"), 11, "open"),
     "close below low": (lambda r: set_field(set_field(r, 12, "Close", "5090.0"), 13, "Open", "5090.0"), 12, "close"),
     "negative volume": (lambda r: set_field(r, 13, "Volume", "-5"), 13, "volume"),
-    "duplicate timestamp": (lambda r: [*r[:14], r[13].replace(r[13].split(",")[0], r[14].split(",")[0]), *r[15:]], 15, "timestamp"),
+    # line 15 gets line 14's timestamp
+    "duplicate timestamp": (lambda r: [*r[:14], r[14].replace(r[14].split(",")[0], r[13].split(",")[0]), *r[15:]], 15, "timestamp"),
     "out of order": (lambda r: [*r[:14], r[15], r[14], *r[16:]], 16, "timestamp"),
     "off tick grid": (lambda r: shift_price_row(r, 17, 0.1), 17, None),
     "bad print": (lambda r: set_field(set_field(r, 18, "Low", "1.25"), 18, "Open", "1.25"), 18, None),
@@ -136,8 +137,8 @@ def test_bars_in_the_halt_or_a_holiday_are_refused_unless_repaired(tmp_path, cap
 
 
 def test_repair_fixes_bad_prints_and_off_grid_prices_and_counts_them(tmp_path, capsys):
-    rows = set_field(set_field(bars_text(), 18, "Low", "1.25"), 20, "Close", "5100.6")
-    rows = set_field(rows, 21, "Open", "5100.6")
+    rows = set_field(bars_text(), 18, "Low", "1.25")
+    rows = set_field(rows, 20, "High", str(float(rows[19].split(",")[2]) + 0.1))  # 0.1 above the grid, still >= open/close
     code, _, stderr, _ = merge(tmp_path, rows, capsys)
     assert code == 2
     code, stdout, stderr, out = merge(tmp_path, rows, capsys, "--repair")

@@ -124,8 +124,11 @@ def build_continuous(bars: pd.DataFrame, method: str = "calendar", adjustment: s
     _check_choice("method", method, METHODS)
     _check_choice("adjustment", adjustment, ADJUSTMENTS)
     frame = _prepare(bars)
-    if frame.empty:
-        return ContinuousSeries(bars=frame.set_index("timestamp"), rolls=(), adjustment=adjustment)
+    if frame.empty or frame["contract"].nunique() == 1:
+        # One contract (whatever its name, e.g. "ES" for a file that names none): nothing to roll.
+        out = frame.set_index("timestamp")
+        _check_unique(out.index)
+        return ContinuousSeries(bars=out, rolls=(), adjustment=adjustment)
     contracts = _contracts(frame)
     codes = [c.code_in_data for c in contracts]
     per_session = frame.groupby(["trade_date", "contract"]).agg(
