@@ -6,6 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_load  # noqa: E402
+import bench_profile  # noqa: E402
 import bench_synth  # noqa: E402
 
 if __name__ == "__main__":
@@ -13,3 +14,5 @@ if __name__ == "__main__":
     bench_synth.main()
     print("== loading 1M-row files ==")
     bench_load.main()
+    print("== volume profiles (one core) ==")
+    bench_profile.main()

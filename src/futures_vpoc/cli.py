@@ -106,6 +106,10 @@ def build_parser() -> Parser:
     sample.add_argument("name", choices=("sp500-daily",), help="sp500-daily: S&P 500 daily bars + VIX from `arch`")
     sample.add_argument("--out", required=True, help="output file (.csv or .parquet)")
 
+    from futures_vpoc.cli_profile import add_profile_parser
+
+    add_profile_parser(sub)
+
     demo = sub.add_parser("demo", help="run the whole chain on embedded data", allow_abbrev=False)
     demo.add_argument("--output_dir", default="runs/demo", help="folder for the demo's outputs")
     src = demo.add_mutually_exclusive_group()
@@ -258,10 +262,18 @@ COMMANDS = {
 }
 
 
+def _handler(args):
+    if args.command == "profile":
+        from futures_vpoc.cli_profile import cmd_profile
+
+        return cmd_profile
+    return COMMANDS[(args.command, getattr(args, "data_command", None))]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     args = build_parser().parse_args(argv)
-    handler = COMMANDS[(args.command, getattr(args, "data_command", None))]
+    handler = _handler(args)
     try:
         return handler(args)
     except FuturesVpocError as exc:

@@ -95,8 +95,11 @@ def bar_width(index: pd.DatetimeIndex) -> pd.Timedelta:
     return min(width, pd.Timedelta(days=1))
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename: never a half file."""
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    The file appears complete or not at all, and a failure leaves an existing ``path`` untouched.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
@@ -121,13 +124,13 @@ def write_merged(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     path = Path(path)
     bars = conform(frame)
     if path.suffix.lower() in (".parquet", ".pq"):
-        _atomic_write(path, lambda tmp: bars.to_parquet(tmp, engine="pyarrow", index=True))
+        atomic_write(path, lambda tmp: bars.to_parquet(tmp, engine="pyarrow", index=True))
         return path
     text = bars.copy()
     text.index = pd.Index(_iso_utc(bars.index), name=INDEX_NAME)
     text["trade_date"] = bars["trade_date"].dt.strftime("%Y-%m-%d")
     text["rth"] = np.where(bars["rth"].to_numpy(), "true", "false")
-    _atomic_write(path, lambda tmp: text.to_csv(tmp, index=True, lineterminator="\n"))
+    atomic_write(path, lambda tmp: text.to_csv(tmp, index=True, lineterminator="\n"))
     return path
 
 

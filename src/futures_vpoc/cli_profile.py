@@ -1,0 +1,154 @@
+"""``futures-vpoc profile``: session volume profiles of a merged file.
+
+Prints the per-session table, and on request writes it (``--out``), the per-bar developing table
+(``--developing``) and a picture of one session (``--plot``). Every check runs before anything is
+computed; every file is written whole through a temporary file.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from futures_vpoc.data.barframe import atomic_write
+from futures_vpoc.errors import DataError, UsageError
+from futures_vpoc.profile.spec import ALLOCATIONS, EXPANSIONS
+
+PRINT_COLUMNS = ["trade_date", "contract", "vpoc", "val", "vah", "va_width", "volume", "poc_volume", "bars"]
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+def add_profile_parser(subparsers) -> argparse.ArgumentParser:
+    """Register the ``profile`` subcommand on ``subparsers`` (from ``add_subparsers``)."""
+    p = subparsers.add_parser("profile", help="session volume profiles: VPOC, value area, developing VPOC",
+                              allow_abbrev=False)
+    p.add_argument("--data", required=True, help="merged bar file (.csv or .parquet)")
+    p.add_argument("--date", default=None, help="trade date YYYY-MM-DD: print, write and plot only this date")
+    scope = p.add_mutually_exclusive_group()
+    scope.add_argument("--rth", action="store_true", help="profile regular trading hours only")
+    scope.add_argument("--eth", action="store_true", help="profile the electronic (non-RTH) hours only")
+    p.add_argument("--allocation", choices=ALLOCATIONS, default="uniform",
+                   help="volume per level: uniform over the bar's range (default), at the close, or tpo counts")
+    p.add_argument("--value-area", type=float, default=0.7, help="value-area share of the volume (default 0.7)")
+    p.add_argument("--expansion", choices=EXPANSIONS, default="two",
+                   help="value-area expansion: two levels a side (CBOT/Dalton, default) or one")
+    p.add_argument("--tick", type=float, default=0.25, help="price level size in index points (ES: 0.25)")
+    p.add_argument("--out", default=None, help="write the per-session table (.csv or .parquet)")
+    p.add_argument("--developing", default=None,
+                   help="write the per-bar developing table: timestamp, dev_vpoc, dev_vah, dev_val, prior levels")
+    p.add_argument("--plot", default=None, help="write a PNG of the --date session (default: the last one)")
+    p.add_argument("--rows", type=int, default=20, help="sessions to print, the last ones (default 20; 0 = all)")
+    return p
+
+
+def _spec(args):
+    from futures_vpoc.profile.spec import ProfileSpec
+
+    if not 0 < args.value_area <= 1:
+        raise UsageError(f"--value-area {args.value_area}: use a share in (0, 1], e.g. 0.7")
+    if not args.tick > 0:
+        raise UsageError(f"--tick {args.tick}: the tick size must be > 0 (ES: 0.25)")
+    scope = "rth" if args.rth else "eth" if args.eth else "globex"
+    return ProfileSpec(tick=args.tick, allocation=args.allocation, value_area=args.value_area,
+                       expansion=args.expansion, scope=scope)
+
+
+def _check_outputs(args) -> None:
+    data = Path(args.data).resolve()
+    for flag, name, suffixes in (("--out", args.out, TABLE_SUFFIXES), ("--developing", args.developing, TABLE_SUFFIXES),
+                                 ("--plot", args.plot, (".png",))):
+        if name is None:
+            continue
+        if Path(name).suffix.lower() not in suffixes:
+            raise UsageError(f"{flag} {name}: use a {' or '.join(suffixes)} file name")
+        if Path(name).resolve() == data:
+            raise UsageError(f"{flag} {name} is the input file; choose another name")
+
+
+def _date(text):
+    if text is None:
+        return None
+    try:
+        return pd.Timestamp(text).normalize()
+    except (ValueError, TypeError):
+        raise UsageError(f"--date {text!r}: not a date; use YYYY-MM-DD") from None
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Times as ISO-8601 UTC text (``...Z``), trade dates as ``YYYY-MM-DD`` (the merged-file style)."""
+    out = frame.copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.DatetimeTZDtype):
+            out[col] = out[col].dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        elif pd.api.types.is_datetime64_dtype(out[col].dtype):
+            out[col] = out[col].dt.strftime("%Y-%m-%d")
+    return out
+
+
+def _write_table(frame: pd.DataFrame, path: str) -> None:
+    p = Path(path)
+    if p.suffix.lower() in (".parquet", ".pq"):
+        atomic_write(p, lambda tmp: frame.to_parquet(tmp, engine="pyarrow", index=False))
+    else:
+        atomic_write(p, lambda tmp: _as_text(frame).to_csv(tmp, index=False, lineterminator="\n"))
+
+
+def _select(table: pd.DataFrame, day, data: str) -> pd.DataFrame:
+    if day is None:
+        return table
+    rows = table[table["trade_date"] == day]
+    if rows.empty:
+        first, last = table["trade_date"].iloc[0], table["trade_date"].iloc[-1]
+        raise DataError(f"no session on trade date {day:%Y-%m-%d}", file=data,
+                        hint=f"the file covers {first:%Y-%m-%d} to {last:%Y-%m-%d}")
+    return rows
+
+
+def _print_table(table: pd.DataFrame, rows: int, spec) -> None:
+    shown = table if rows <= 0 or len(table) <= rows else table.tail(rows)
+    print(f"{len(table):,} {spec.scope.upper()} session(s); {spec.allocation} allocation, "
+          f"{spec.value_area:.0%} value area, {spec.expansion}-level expansion, tick {spec.tick:g}")
+    if len(shown) < len(table):
+        print(f"(the last {len(shown)}; --rows 0 prints all, --out writes all)")
+    out = shown[PRINT_COLUMNS].copy()
+    out["trade_date"] = out["trade_date"].dt.strftime("%Y-%m-%d")
+    print(out.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+
+
+def cmd_profile(args) -> int:
+    """Run ``futures-vpoc profile``; returns the exit status (errors raise FuturesVpocError)."""
+    from futures_vpoc.data.barframe import read_merged
+    from futures_vpoc.profile.developing import developing_profile
+    from futures_vpoc.profile.session import session_profiles
+
+    spec = _spec(args)
+    _check_outputs(args)
+    day = _date(args.date)
+    bars = read_merged(args.data)
+    want_bars = args.developing is not None or args.plot is not None
+    try:
+        dev = developing_profile(bars, spec) if want_bars else None
+        sessions = dev.sessions if dev is not None else session_profiles(bars, spec)
+    except DataError as exc:
+        if exc.file is not None:
+            raise
+        raise DataError(exc.problem, file=args.data, column=exc.column, value=exc.value, hint=exc.hint,
+                        more=exc.more) from None
+    table = _select(sessions.table, day, args.data)
+    _print_table(table, args.rows, spec)
+    if args.out:
+        _write_table(table.reset_index(), args.out)
+        print(f"wrote {len(table):,} sessions to {args.out}")
+    if args.developing:
+        per_bar = dev.table.loc[dev.table["session"].isin(table.index).to_numpy()] if day is not None else dev.table
+        _write_table(per_bar.reset_index(), args.developing)
+        print(f"wrote {len(per_bar):,} bars of developing values to {args.developing}")
+    if args.plot:
+        from futures_vpoc.profile.plot import plot_session
+
+        j = int(table.index[-1])
+        atomic_write(Path(args.plot), lambda tmp: plot_session(bars, dev, j, tmp))
+        print(f"wrote the {table.loc[j, 'trade_date']:%Y-%m-%d} session plot to {args.plot}")
+    return 0
