@@ -50,3 +50,5 @@ def test_demo_builds_the_synthetic_market_and_prints_the_check(tmp_path, capsys)
     out = capsys.readouterr().out
     assert "synthetic ES market" in out and "problems      0" in out
     assert (tmp_path / "demo" / "synthetic_es_vix.csv").exists()
+    assert "volume profiles: 258 sessions" in out
+    assert (tmp_path / "demo" / "profile_last_session.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

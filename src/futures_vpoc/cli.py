@@ -249,8 +249,25 @@ def cmd_demo(args) -> int:
         write_merged(bars, path)
         _say(f"built the synthetic ES market: {len(bars):,} one-minute bars -> {path}", t0)
     print(format_check(check_bars(bars), "(demo data)"))
+    _demo_profiles(bars, out_dir, t0)
     _say("demo finished", t0)
     return 0
+
+
+def _demo_profiles(bars, out_dir: Path, t0: float) -> None:
+    """Session profiles of the demo data: the last sessions' table and a picture of the last one."""
+    from futures_vpoc.data.barframe import atomic_write
+    from futures_vpoc.profile import developing_profile
+    from futures_vpoc.profile.plot import plot_session
+
+    dev = developing_profile(bars)
+    table = dev.sessions.table
+    _say(f"volume profiles: {len(table):,} sessions, developing VPOC/VAH/VAL for {len(bars):,} bars", t0)
+    cols = ["trade_date", "contract", "vpoc", "val", "vah", "va_width", "volume"]
+    print(table[cols].tail(5).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+    png = out_dir / "profile_last_session.png"
+    atomic_write(png, lambda tmp: plot_session(bars, dev, -1, tmp))
+    _say(f"wrote {png}", t0)
 
 
 COMMANDS = {
