@@ -1,0 +1,216 @@
+"""build_dataset (futures_vpoc.dataset.build) with a small stand-in feature builder.
+
+The stand-in keeps the tests about the dataset's own rules (split, purge, fraction, scaling, NaN
+policy) independent of the feature package; ``tests/test_dataset_features.py`` runs the same
+pipeline on the real features. The stand-in is causal, warms up again after every roll (so NaN
+appears mid-series), has a constant column and one feature fitted on ``train_end``.
+"""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from futures_vpoc.data.synthetic import SynthConfig, synthesize
+from futures_vpoc.dataset import RankTransform, SplitSpec, build_dataset
+from futures_vpoc.errors import UsageError
+
+
+class StandIn:
+    """``build_features``' interface on a handful of causal features; records its calls."""
+
+    def __init__(self, tamper=None):
+        self.calls = []
+        self.tamper = tamper
+
+    def __call__(self, bars, groups=None, chunk_size=None, train_end=None):
+        self.calls.append(dict(groups=groups, chunk_size=chunk_size, train_end=train_end))
+        close = bars["close"]
+        by_contract = close.groupby(bars["contract"].to_numpy())
+        ret1 = by_contract.pct_change()
+        fit = ret1[bars.index < train_end]
+        frame = pd.DataFrame({
+            "price_ret_1": ret1,
+            "price_ret_30": by_contract.pct_change(30),
+            "vix_level": bars["vix"],
+            "calendar_one": 1.0,
+            "volatility_z": ret1 / fit.std(),
+        }, index=bars.index)
+        if self.tamper is not None:
+            frame = self.tamper(frame, train_end)
+        return SimpleNamespace(frame=frame, specs=(), warmup_rows=30)
+
+
+@pytest.fixture(scope="module")
+def bars():
+    bars, _ = synthesize(SynthConfig(start="2023-02-27", end="2023-03-24", seed=4))
+    return bars
+
+
+@pytest.fixture(scope="module")
+def ds(bars):
+    return build_dataset(bars, builder=StandIn())
+
+
+def positions(bars, stamps):
+    return bars.index.get_indexer(stamps)
+
+
+@pytest.mark.parametrize("purge", [None, 40])
+def test_parts_are_chronological_and_purged(bars, purge):
+    ds = build_dataset(bars, horizon=5, split=SplitSpec(purge=purge), builder=StandIn())
+    gap = 5 if purge is None else purge
+    assert ds.purge == gap
+    b = ds.boundaries
+    assert ds.t_train.max() < b.val_start <= ds.t_val.min()
+    assert ds.t_val.max() < b.test_start <= ds.t_test.min()
+    for before, after in ((ds.t_train, ds.t_val), (ds.t_val, ds.t_test)):
+        # at least `purge` bars between the parts ...
+        assert positions(bars, after[:1])[0] - positions(bars, before[-1:])[0] - 1 >= gap
+    # ... and no label window of a part reaches the next part
+    from futures_vpoc.labels import make_labels
+    end = make_labels(bars, horizon=5).frame["label_end"]
+    assert end[ds.t_train].max() <= b.val_start
+    assert end[ds.t_val].max() <= b.test_start
+    assert ds.counts["dropped_purge"] >= 2 * gap
+
+
+def test_fitted_features_see_bars_before_validation_only(bars, ds):
+    builder = StandIn()
+    ds = build_dataset(bars, builder=builder)
+    assert len(builder.calls) == 1
+    assert builder.calls[0]["train_end"] == ds.boundaries.val_start
+    assert builder.calls[0]["groups"] is None
+
+
+def test_counts_add_up_and_warm_up_rows_are_dropped_not_filled(bars, ds):
+    c = ds.counts
+    assert c["n_bars"] == c["n_window"] == len(bars)
+    assert c["n_window"] == sum(c[k] for k in ("dropped_warmup", "dropped_no_label", "dropped_purge",
+                                               "n_train", "n_val", "n_test"))
+    assert (c["n_train"], c["n_val"], c["n_test"]) == (len(ds.X_train), len(ds.X_val), len(ds.X_test))
+    frame = StandIn()(bars, train_end=ds.boundaries.val_start).frame
+    assert c["dropped_warmup"] == int(frame.isna().any(axis=1).sum())
+    # warm-up happens at the start, again after the roll and before the first VIX: never filled
+    assert c["dropped_warmup"] > 60
+    for X, y in ((ds.X_train, ds.y_train), (ds.X_val, ds.y_val), (ds.X_test, ds.y_test)):
+        assert X.dtype == np.float32 and y.dtype == np.float32
+        assert np.isfinite(X).all() and np.isfinite(y).all()
+        assert set(np.unique(y)) <= {0.0, 1.0}
+    assert ds.feature_names == ("price_ret_1", "price_ret_30", "vix_level", "calendar_one", "volatility_z")
+    assert ds.scaler.constant_features_ == ["calendar_one"]
+    # the boundaries cut the labelled rows 70 / 15 / 15 (then warm-up and purge thin the parts)
+    from futures_vpoc.labels import make_labels
+    labelled = bars.index[make_labels(bars).labelled]
+    assert (labelled < ds.boundaries.val_start).sum() == int(np.floor(0.70 * len(labelled)))
+    assert (labelled < ds.boundaries.test_start).sum() == int(np.floor(0.70 * len(labelled))) + int(
+        np.floor(0.15 * len(labelled)))
+
+
+def test_every_labelled_row_with_features_is_kept_whatever_its_move(bars, ds):
+    kept = ds.t_train.append(ds.t_val).append(ds.t_test)
+    fwd = np.r_[ds.fwd_train, ds.fwd_val, ds.fwd_test]
+    assert (np.abs(fwd) <= 0.001).mean() > 0.9  # the prior system's dead zone is in
+    assert (fwd == 0).any()
+    np.testing.assert_array_equal(np.r_[ds.y_train, ds.y_val, ds.y_test], (fwd > 0).astype(np.float32))
+    assert kept.is_monotonic_increasing
+
+
+def test_data_fraction_keeps_the_most_recent_rows(bars, ds):
+    half = build_dataset(bars, data_fraction=0.5, builder=StandIn())
+    n = len(bars)
+    assert half.boundaries.window_start == bars.index[n - int(np.ceil(0.5 * n))]
+    assert half.t_train.min() >= half.boundaries.window_start
+    assert half.t_test.max() == ds.t_test.max()
+    assert half.counts["n_window"] == int(np.ceil(0.5 * n))
+    assert half.boundaries.val_start > ds.boundaries.window_start + (bars.index[-1] - bars.index[0]) / 2
+    with pytest.raises(UsageError, match="data_fraction"):
+        build_dataset(bars, data_fraction=0.0, builder=StandIn())
+
+
+def times_1000_after(frame, train_end):
+    out = frame.copy()
+    out.loc[out.index >= train_end] *= 1000.0
+    return out
+
+
+@pytest.mark.parametrize("target", ["direction", "rank"])
+def test_validation_and_test_rows_change_no_fitted_value(bars, target):
+    base = build_dataset(bars, target=target, builder=StandIn())
+    cut = base.boundaries.val_start
+    later = bars.index >= cut
+    moved = bars.copy()
+    walk = 0.25 * np.cumsum(np.random.default_rng(0).integers(-3, 4, later.sum()))
+    for col in ("open", "high", "low", "close"):
+        moved.loc[later, col] = moved.loc[later, col] + walk
+    moved.loc[later, "vix"] = moved.loc[later, "vix"] * 3.0
+    for other in (build_dataset(bars, target=target, builder=StandIn(tamper=times_1000_after)),
+                  build_dataset(moved, target=target, builder=StandIn())):
+        assert other.boundaries == base.boundaries
+        assert other.scaler.to_dict() == base.scaler.to_dict()
+        np.testing.assert_array_equal(other.X_train, base.X_train)
+        np.testing.assert_array_equal(other.y_train, base.y_train)
+        if target == "rank":
+            assert other.target_transform.to_dict() == base.target_transform.to_dict()
+        assert not np.array_equal(other.X_test, base.X_test)
+
+
+def test_rank_target_is_ranked_against_the_training_returns_only(bars):
+    ds = build_dataset(bars, target="rank", builder=StandIn())
+    ref = RankTransform().fit(ds.fwd_train)
+    np.testing.assert_array_equal(ds.target_transform.values_, np.sort(ds.fwd_train))
+    np.testing.assert_allclose(ds.y_val, ref.transform(ds.fwd_val).astype(np.float32))
+    np.testing.assert_allclose(ds.y_test, ref.transform(ds.fwd_test).astype(np.float32))
+    assert 0.0 < ds.y_train.min() and ds.y_train.max() < 1.0
+    assert abs(float(np.median(ds.y_train)) - 0.5) < 0.01
+
+
+def test_chunk_size_and_groups_are_handed_to_the_builder(bars, ds):
+    for size in (None, 7, 5000):
+        builder = StandIn()
+        other = build_dataset(bars, groups=["price"], chunk_size=size, builder=builder)
+        assert builder.calls[0]["chunk_size"] == size and builder.calls[0]["groups"] == ["price"]
+        np.testing.assert_array_equal(other.X_train, ds.X_train)
+
+
+def test_an_infinite_feature_is_a_bug_and_raises(bars):
+    def inf_row(frame, train_end):
+        frame = frame.copy()
+        frame.iloc[500, 1] = np.inf
+        return frame
+
+    with pytest.raises(RuntimeError, match="price_ret_30"):
+        build_dataset(bars, builder=StandIn(tamper=inf_row))
+
+
+def test_too_little_data_is_a_usage_error(bars):
+    with pytest.raises(UsageError):
+        build_dataset(bars.iloc[:40], builder=StandIn())
+    with pytest.raises(UsageError, match="purge"):
+        build_dataset(bars, split=SplitSpec(purge=2), horizon=5, builder=StandIn())
+
+
+def test_state_dict_is_json_and_rebuilds_the_scaler(bars):
+    import json
+
+    from futures_vpoc.dataset import transform_from_dict
+
+    ds = build_dataset(bars, target="rank", builder=StandIn())
+    state = json.loads(json.dumps(ds.state_dict()))
+    assert state["feature_names"] == list(ds.feature_names) and state["horizon"] == 5
+    assert state["boundaries"]["val_start"] == ds.boundaries.val_start.isoformat()
+    scaler = transform_from_dict(state["scaler"])
+    frame = StandIn()(bars, train_end=ds.boundaries.val_start).frame
+    raw_test = frame.loc[ds.t_test].to_numpy()
+    np.testing.assert_array_equal(scaler.transform(raw_test).astype(np.float32), ds.X_test)
+    ranks = transform_from_dict(state["target_transform"])
+    np.testing.assert_array_equal(ranks.transform(ds.fwd_test).astype(np.float32), ds.y_test)
+
+
+def test_a_feature_that_is_never_defined_is_named(bars):
+    def dead(frame, train_end):
+        return frame.assign(vix_level=np.nan)
+
+    with pytest.raises(UsageError, match="vix_level"):
+        build_dataset(bars, builder=StandIn(tamper=dead))
