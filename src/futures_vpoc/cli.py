@@ -106,11 +106,13 @@ def build_parser() -> Parser:
     sample.add_argument("name", choices=("sp500-daily",), help="sp500-daily: S&P 500 daily bars + VIX from `arch`")
     sample.add_argument("--out", required=True, help="output file (.csv or .parquet)")
 
+    from futures_vpoc.cli_analyze import add_analyze_parser
     from futures_vpoc.cli_features import add_features_parser
     from futures_vpoc.cli_profile import add_profile_parser
 
     add_profile_parser(sub)
     add_features_parser(sub)
+    add_analyze_parser(sub)
 
     demo = sub.add_parser("demo", help="run the whole chain on embedded data", allow_abbrev=False)
     demo.add_argument("--output_dir", default="runs/demo", help="folder for the demo's outputs")
@@ -286,6 +288,10 @@ def _handler(args):
         from futures_vpoc.cli_profile import cmd_profile
 
         return cmd_profile
+    if args.command == "analyze":
+        from futures_vpoc.cli_analyze import cmd_analyze
+
+        return cmd_analyze
     if args.command == "features":
         from futures_vpoc.cli_features import cmd_features
 

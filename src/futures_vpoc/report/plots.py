@@ -1,0 +1,162 @@
+"""The report's plots as PNG bytes: loss, validation accuracy, NaN rate, gradient norm, learning rate.
+
+Drawn with matplotlib's object API on the Agg canvas (no display, no pyplot state). Rendering
+only: every series comes from :class:`futures_vpoc.diagnostics.analysis.Curves`. Non-finite
+points are left out of the lines and marked with a red cross on the axis floor; the phases are
+shaded behind every plot and an early stop is a dash-dot line.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from futures_vpoc.diagnostics.analysis import Curves
+
+SIZE = (7.2, 3.3)
+DPI = 100
+PHASE_COLOURS = {"plateau": "#e9ecef", "overfitting": "#efe3fb", "instability": "#ffe8cc", "collapse": "#ffd6d6"}
+NONFINITE_STYLE = dict(marker="x", color="#d62728", linestyle="none", markersize=7, clip_on=False, zorder=5)
+
+
+def _new() -> tuple[Figure, object]:
+    fig = Figure(figsize=SIZE, dpi=DPI)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.grid(True, color="#e5e5e5", linewidth=0.6)
+    return fig, ax
+
+
+def _png(fig: Figure) -> bytes:
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
+
+
+def _shade(ax, c: Curves) -> None:
+    seen = set()
+    for kind, start, end in c.spans:
+        colour = PHASE_COLOURS.get(kind)
+        if kind == "early stop":
+            ax.axvline(end, color="#6e7781", linestyle="-.", linewidth=1, zorder=1, label="early stop")
+        elif colour:
+            ax.axvspan(start - 0.5, end + 0.5, color=colour, zorder=0, label=None if kind in seen else kind)
+            seen.add(kind)
+
+
+def _finite(y: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(y), y, np.nan)
+
+
+def _mark_nonfinite(ax, x: np.ndarray, *series: np.ndarray, label: str = "non-finite") -> None:
+    bad = np.zeros(len(x), dtype=bool)
+    for y in series:
+        bad |= ~np.isfinite(y)
+    if bad.any():
+        ax.plot(x[bad], np.full(bad.sum(), ax.get_ylim()[0]), label=label, **NONFINITE_STYLE)
+
+
+def _empty(ax) -> bool:
+    if ax.has_data():
+        return False
+    ax.text(0.5, 0.5, "not recorded", transform=ax.transAxes, ha="center", va="center", color="#6e7781")
+    return True
+
+
+def loss_plot(c: Curves) -> bytes:
+    """Train and validation loss per epoch."""
+    fig, ax = _new()
+    _shade(ax, c)
+    ax.plot(c.epoch, _finite(c.train_loss), marker=".", label="train loss", color="#1f77b4")
+    ax.plot(c.epoch, _finite(c.val_loss), marker=".", label="validation loss", color="#ff7f0e")
+    if not _empty(ax):
+        _mark_nonfinite(ax, c.epoch, c.train_loss, c.val_loss, label="non-finite loss")
+    ax.set_ylabel("loss")
+    ax.set_title("Loss")
+    ax.legend(fontsize=8, loc="best")
+    return _png(fig)
+
+
+def accuracy_plot(c: Curves) -> bytes:
+    """Validation accuracy with its 95% interval, against 50% and the majority baseline."""
+    fig, ax = _new()
+    _shade(ax, c)
+    pct = 100 * _finite(c.val_accuracy)
+    ax.fill_between(c.epoch, 100 * c.val_accuracy_lo, 100 * c.val_accuracy_hi, color="#2ca02c", alpha=0.18,
+                    linewidth=0, label="95% interval")
+    ax.plot(c.epoch, pct, marker=".", color="#2ca02c", label="validation accuracy")
+    ax.axhline(50, color="#444", linewidth=1, linestyle=":", label="random (50%)")
+    if c.majority_baseline is not None:
+        ax.axhline(100 * c.majority_baseline, color="#d62728", linewidth=1, linestyle="--",
+                   label=f"majority baseline (test) {100 * c.majority_baseline:.1f}%")
+    ax.set_ylabel("accuracy [%]")
+    ax.set_title("Validation accuracy")
+    ax.legend(fontsize=8, loc="best")
+    return _png(fig)
+
+
+def nan_plot(c: Curves) -> bytes:
+    """NaN rate (bars, left axis) and valid batches (line, right axis), both in percent."""
+    fig, ax = _new()
+    _shade(ax, c)
+    ax.bar(c.epoch, 100 * np.nan_to_num(_finite(c.nan_rate)), color="#d62728", alpha=0.75, label="NaN rate")
+    ax.axhline(10, color="#d62728", linewidth=1, linestyle="--", label="seed limit 10%")
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("NaN batches [%]")
+    right = ax.twinx()
+    right.plot(c.epoch, _finite(c.valid_batch_pct), color="#1f77b4", marker=".", label="valid batches")
+    right.set_ylim(0, 105)
+    right.set_ylabel("valid batches [%]")
+    handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, fontsize=8, loc="center left")
+    ax.set_title("NaN rate and valid batches")
+    return _png(fig)
+
+
+def grad_plot(c: Curves) -> bytes:
+    """Mean and largest pre-clip gradient norm (log scale) against the clip value."""
+    fig, ax = _new()
+    _shade(ax, c)
+    positive = [y for y in (c.grad_norm_mean, c.grad_norm_max) if np.any(np.isfinite(y) & (y > 0))]
+    ax.plot(c.epoch, _finite(c.grad_norm_mean), marker=".", color="#9467bd", label="mean (before clipping)")
+    ax.plot(c.epoch, _finite(c.grad_norm_max), marker=".", color="#8c564b", alpha=0.8, label="max (before clipping)")
+    if c.clip_value is not None:
+        ax.axhline(c.clip_value, color="#d62728", linestyle="--", linewidth=1.2, label=f"clip value {c.clip_value:g}")
+    else:
+        ax.text(0.01, 0.95, "gradient clipping off", transform=ax.transAxes, va="top", color="#d62728", fontsize=9)
+    if positive:
+        ax.set_yscale("log")
+    if not _empty(ax):
+        _mark_nonfinite(ax, c.epoch, c.grad_norm_max, label="non-finite norm")
+    ax.set_ylabel("L2 norm")
+    ax.set_title("Gradient norm before clipping")
+    ax.legend(fontsize=8, loc="best")
+    return _png(fig)
+
+
+def lr_plot(c: Curves) -> bytes:
+    """Learning rate per epoch (log scale when positive)."""
+    fig, ax = _new()
+    _shade(ax, c)
+    ax.plot(c.epoch, _finite(c.lr), marker=".", color="#17becf", label="learning rate")
+    if np.any(np.isfinite(c.lr) & (c.lr > 0)):
+        ax.set_yscale("log")
+    _empty(ax)
+    ax.set_ylabel("learning rate")
+    ax.set_title("Learning rate")
+    return _png(fig)
+
+
+PLOTS = {"loss": loss_plot, "accuracy": accuracy_plot, "nan": nan_plot, "grad": grad_plot, "lr": lr_plot}
+
+
+def render_plots(curves: Curves) -> dict[str, bytes]:
+    """Every plot of the report as PNG bytes, by key (``loss``, ``accuracy``, ``nan``, ``grad``, ``lr``)."""
+    return {key: draw(curves) for key, draw in PLOTS.items()}
