@@ -5,6 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_backtest  # noqa: E402
 import bench_features  # noqa: E402
 import bench_load  # noqa: E402
 import bench_profile  # noqa: E402
@@ -19,3 +20,5 @@ if __name__ == "__main__":
     bench_profile.main()
     print("== features (1M bars, all groups) ==")
     bench_features.main()
+    print("== backtest engine (1M bars, stops and targets) ==")
+    bench_backtest.main()

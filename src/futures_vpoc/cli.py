@@ -107,12 +107,14 @@ def build_parser() -> Parser:
     sample.add_argument("--out", required=True, help="output file (.csv or .parquet)")
 
     from futures_vpoc.cli_analyze import add_analyze_parser
+    from futures_vpoc.cli_backtest import add_backtest_parser
     from futures_vpoc.cli_features import add_features_parser
     from futures_vpoc.cli_profile import add_profile_parser
 
     add_profile_parser(sub)
     add_features_parser(sub)
     add_analyze_parser(sub)
+    add_backtest_parser(sub)
 
     demo = sub.add_parser("demo", help="run the whole chain on embedded data", allow_abbrev=False)
     demo.add_argument("--output_dir", default="runs/demo", help="folder for the demo's outputs")
@@ -288,6 +290,10 @@ def _handler(args):
         from futures_vpoc.cli_profile import cmd_profile
 
         return cmd_profile
+    if args.command == "backtest":
+        from futures_vpoc.cli_backtest import cmd_backtest
+
+        return cmd_backtest
     if args.command == "analyze":
         from futures_vpoc.cli_analyze import cmd_analyze
 

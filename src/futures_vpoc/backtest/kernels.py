@@ -1,0 +1,209 @@
+"""The bar-by-bar futures simulation: one plain-Python loop, compiled with numba.
+
+:func:`simulate_reference` is the readable loop (pure Python, the benchmark's baseline) and
+:func:`simulate` is the same function compiled by numba, so the two apply identical rules
+(``tests/test_backtest_engine.py`` proves them equal). Rules, per bar ``t``:
+
+1. **Open.** The target position decided at bar ``t-1``'s close (``signal[t-1]``) is executed
+   at ``open[t]``: a long fill pays ``open + slip[t]``, a short fill gets ``open - slip[t]``
+   (slippage [points] is always adverse). A change of target first exits the open trade, then
+   enters the new one. After a stop, target or a closing roll, the same target is not
+   re-entered until the signal changes (no churn back into a stopped trade).
+2. **Inside the bar**, along a conservative open-high-low-close path: a stop gapped through at
+   the open fills at the open minus slippage; a stop touched (``low <= stop`` for a long) fills
+   at the stop minus slippage; otherwise a target traded through (``high > target`` for a long)
+   fills at the target (limit order, no slippage). When stop and target could both fill in one
+   bar, the stop fills. A long's stop is below its entry and a short's above.
+3. **Close.** Mark to market at ``close[t]``.
+4. **Forced exits at the close** (scheduled, so known in advance): the last bar of a contract
+   (``roll_end``), the last bar of a session when ``flat_session``, and the last bar of the data,
+   each at ``close[t]`` minus slippage. At a roll the position is reopened on the new contract
+   at its first open (paying both sides) when ``roll_reopen`` and the signal still holds it.
+
+Money: P&L = side × size × (exit − entry) [points] × ``multiplier`` [$/point], from raw
+prices of one contract only; ``cost_side`` [$] per contract per side is charged when each side
+fills, so the per-bar equity is exact at every close.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+SIGNAL, STOP, TARGET, SESSION_END, ROLL, END_OF_DATA = 0, 1, 2, 3, 4, 5
+EXIT_REASONS = ("signal", "stop", "target", "session_end", "roll", "end_of_data")
+TRADE_FIELDS = ("entry_bar", "exit_bar", "side", "size", "entry_price", "exit_price",
+                "commission", "slippage", "pnl", "reason")
+
+
+def simulate_reference(open_, high, low, close, signal, slip, roll_end, session_end, mult, cost_side,
+                       stop_pts, target_pts, flat_session, roll_reopen, max_pos):
+    """Simulate one signal series on one bar series.
+
+    Parameters
+    ----------
+    open_, high, low, close : float64 arrays, shape (n,)
+        Raw contract prices [points].
+    signal : float64 array, shape (n,)
+        Target position [contracts, signed integer values] decided at bar ``t``'s close.
+    slip : float64 array, shape (n,)
+        Adverse slippage [points, >= 0] of a market or stop fill at bar ``t``.
+    roll_end, session_end : bool arrays, shape (n,)
+        Last bar of its contract / of its trade date.
+    mult : float
+        Contract multiplier [$ per point].
+    cost_side : float
+        Commission and fees per contract per side [$].
+    stop_pts, target_pts : float
+        Stop and target distance from the entry fill [points]; ``<= 0`` disables.
+    flat_session, roll_reopen : bool
+        Flatten at each session's last close; reopen rolled positions on the new contract.
+    max_pos : float
+        Position limit [contracts]; targets are clipped to ``[-max_pos, max_pos]``.
+
+    Returns
+    -------
+    equity : float64 array, shape (n,)
+        Cumulative net P&L [$] at each close (mark to market).
+    held : float64 array, shape (n,)
+        Position [contracts] after the open's fill (the position carried through the bar).
+    trades : float64 array, shape (k, 10)
+        One row per trade, columns :data:`TRADE_FIELDS` (bars as indices; reason a code of
+        :data:`EXIT_REASONS`; commission, slippage, pnl in $).
+    """
+    n = len(close)
+    equity = np.empty(n)
+    held = np.empty(n)
+    trades = np.empty((n + 1, 10))  # untouched rows are never paged in
+    k = 0
+    pos = 0.0
+    entry_px = 0.0
+    entry_bar = 0
+    entry_slip = 0.0
+    stop_px = 0.0
+    target_px = 0.0
+    realized = 0.0
+    blocked = False
+    block_val = 0.0
+    for t in range(n):
+        # 1. open: execute the target decided at t-1's close
+        if t > 0:
+            want = signal[t - 1]
+            if want > max_pos:
+                want = max_pos
+            elif want < -max_pos:
+                want = -max_pos
+            if blocked:
+                if want == block_val:
+                    want = 0.0
+                else:
+                    blocked = False
+            if want != pos:
+                if pos != 0.0:
+                    side = 1.0 if pos > 0 else -1.0
+                    size = abs(pos)
+                    px = open_[t] - side * slip[t]
+                    gross = side * size * (px - entry_px) * mult
+                    realized += gross - size * cost_side
+                    trades[k, 0] = entry_bar
+                    trades[k, 1] = t
+                    trades[k, 2] = side
+                    trades[k, 3] = size
+                    trades[k, 4] = entry_px
+                    trades[k, 5] = px
+                    trades[k, 6] = 2.0 * size * cost_side
+                    trades[k, 7] = (entry_slip + slip[t]) * size * mult
+                    trades[k, 8] = gross - 2.0 * size * cost_side
+                    trades[k, 9] = SIGNAL
+                    k += 1
+                    pos = 0.0
+                if want != 0.0:
+                    side = 1.0 if want > 0 else -1.0
+                    pos = want
+                    entry_px = open_[t] + side * slip[t]
+                    entry_slip = slip[t]
+                    entry_bar = t
+                    realized -= abs(want) * cost_side
+                    stop_px = entry_px - side * stop_pts
+                    target_px = entry_px + side * target_pts
+        held[t] = pos
+        # 2. inside the bar: stop first, then target
+        if pos != 0.0:
+            side = 1.0 if pos > 0 else -1.0
+            reason = -1
+            px = 0.0
+            if stop_pts > 0.0:
+                if side > 0 and open_[t] <= stop_px:
+                    reason = STOP
+                    px = open_[t] - slip[t]
+                elif side < 0 and open_[t] >= stop_px:
+                    reason = STOP
+                    px = open_[t] + slip[t]
+                elif side > 0 and low[t] <= stop_px:
+                    reason = STOP
+                    px = stop_px - slip[t]
+                elif side < 0 and high[t] >= stop_px:
+                    reason = STOP
+                    px = stop_px + slip[t]
+            if reason < 0 and target_pts > 0.0:
+                if (side > 0 and high[t] > target_px) or (side < 0 and low[t] < target_px):
+                    reason = TARGET
+                    px = target_px
+            if reason >= 0:
+                size = abs(pos)
+                exit_slip = slip[t] if reason == STOP else 0.0
+                gross = side * size * (px - entry_px) * mult
+                realized += gross - size * cost_side
+                trades[k, 0] = entry_bar
+                trades[k, 1] = t
+                trades[k, 2] = side
+                trades[k, 3] = size
+                trades[k, 4] = entry_px
+                trades[k, 5] = px
+                trades[k, 6] = 2.0 * size * cost_side
+                trades[k, 7] = (entry_slip + exit_slip) * size * mult
+                trades[k, 8] = gross - 2.0 * size * cost_side
+                trades[k, 9] = reason
+                k += 1
+                blocked = True
+                block_val = pos
+                pos = 0.0
+        # 4. forced exits at the close (scheduled)
+        if pos != 0.0:
+            reason = -1
+            if t == n - 1:
+                reason = END_OF_DATA
+            elif roll_end[t]:
+                reason = ROLL
+            elif flat_session and session_end[t]:
+                reason = SESSION_END
+            if reason >= 0:
+                side = 1.0 if pos > 0 else -1.0
+                size = abs(pos)
+                px = close[t] - side * slip[t]
+                gross = side * size * (px - entry_px) * mult
+                realized += gross - size * cost_side
+                trades[k, 0] = entry_bar
+                trades[k, 1] = t
+                trades[k, 2] = side
+                trades[k, 3] = size
+                trades[k, 4] = entry_px
+                trades[k, 5] = px
+                trades[k, 6] = 2.0 * size * cost_side
+                trades[k, 7] = (entry_slip + slip[t]) * size * mult
+                trades[k, 8] = gross - 2.0 * size * cost_side
+                trades[k, 9] = reason
+                k += 1
+                if reason == ROLL and not roll_reopen:
+                    blocked = True
+                    block_val = pos
+                pos = 0.0
+        # 3. mark to market at the close
+        if pos != 0.0:
+            equity[t] = realized + pos * (close[t] - entry_px) * mult
+        else:
+            equity[t] = realized
+    return equity, held, trades[:k].copy()
+
+
+simulate = njit(cache=True, nogil=True)(simulate_reference)

@@ -1,0 +1,64 @@
+"""Contract specifications: multiplier, tick and per-side costs.
+
+Defaults from ``reference/es_market_and_data_formats.md`` section 1 (Lean's IBKR model):
+ES $0.85 commission + $1.28 exchange + $0.02 regulatory = $2.15 per contract per side;
+MES $0.25 + $0.30 + $0.02 = $0.57. Fee schedules change, so every field is configurable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from futures_vpoc.config import ES_MULTIPLIER, ES_TICK_SIZE, MES_MULTIPLIER
+from futures_vpoc.errors import UsageError
+
+
+@dataclass(frozen=True)
+class ContractSpec:
+    """One futures contract's accounting terms.
+
+    Attributes
+    ----------
+    symbol : str
+        Root, e.g. ``ES``.
+    multiplier : float
+        Dollars per index point per contract ($50 for ES, $5 for MES).
+    tick : float
+        Minimum price increment [points] (0.25 for ES).
+    cost_per_side : float
+        Commission plus exchange and regulatory fees per contract per side [$].
+    """
+
+    symbol: str = "ES"
+    multiplier: float = ES_MULTIPLIER
+    tick: float = ES_TICK_SIZE
+    cost_per_side: float = 2.15
+
+    def __post_init__(self) -> None:
+        for name in ("multiplier", "tick"):
+            value = getattr(self, name)
+            if not (value == value and value > 0):
+                raise UsageError(f"contract {name} = {value!r} must be > 0")
+        if not (self.cost_per_side == self.cost_per_side and self.cost_per_side >= 0):
+            raise UsageError(f"--commission = {self.cost_per_side!r} must be >= 0 dollars per contract per side")
+
+    @property
+    def tick_value(self) -> float:
+        """Dollars per tick per contract ($12.50 for ES)."""
+        return self.tick * self.multiplier
+
+
+ES = ContractSpec("ES", ES_MULTIPLIER, ES_TICK_SIZE, 2.15)
+MES = ContractSpec("MES", MES_MULTIPLIER, ES_TICK_SIZE, 0.57)
+PRESETS = {"ES": ES, "MES": MES}
+
+
+def contract_spec(symbol: str, cost_per_side: float | None = None) -> ContractSpec:
+    """The preset for ``symbol`` (``ES`` or ``MES``), optionally with another per-side cost [$]."""
+    try:
+        spec = PRESETS[symbol.upper()]
+    except KeyError:
+        raise UsageError(f"--contract {symbol!r}: unknown; use one of {', '.join(PRESETS)}") from None
+    if cost_per_side is None:
+        return spec
+    return ContractSpec(spec.symbol, spec.multiplier, spec.tick, float(cost_per_side))

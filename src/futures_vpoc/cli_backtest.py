@@ -1,0 +1,194 @@
+"""``futures-vpoc backtest``: model, VPOC rules and baselines on the same bars and costs.
+
+``--model RUN_DIR`` reads ``predictions_test.parquet`` (timestamp, probability, label) and
+``config.json`` (``horizon``) of a training run; predictions are aligned to bars by timestamp
+(bars without one are flat, never padded) and every strategy runs on the predictions' period.
+``--strategy NAME ...`` runs rule strategies and baselines on the whole file. Writes
+``trades.csv``, ``equity.csv`` (equity [$] at each trade date's last close, one column per
+strategy), ``stats.json`` and ``backtest.html`` into ``--output_dir``, each whole through a
+temporary file and only after every strategy ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from futures_vpoc.backtest import strategies as S
+from futures_vpoc.backtest.engine import ROLL_MODES, BacktestConfig
+from futures_vpoc.backtest.run import BacktestResults, run_backtest
+from futures_vpoc.backtest.spec import PRESETS, contract_spec
+from futures_vpoc.data.barframe import atomic_write, read_merged
+from futures_vpoc.errors import DataError, UsageError
+
+DEFAULT_WITH_MODEL = ("model", "vpoc_reversion", "vpoc_breakout", "buy_hold", "ma_cross", "random")
+
+
+def add_backtest_parser(subparsers) -> argparse.ArgumentParser:
+    """Register the ``backtest`` subcommand on ``subparsers`` (from ``add_subparsers``)."""
+    p = subparsers.add_parser(
+        "backtest", allow_abbrev=False,
+        help="backtest a trained model and rule/baseline strategies with futures accounting",
+        description="Signals at a bar's close fill at the next bar's open with adverse slippage; P&L = raw "
+                    "price change x multiplier minus commission and fees per contract per side.")
+    p.add_argument("--data", required=True, help="merged bar file (CSV or Parquet)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", metavar="RUN_DIR", help="run directory of `futures-vpoc train`")
+    src.add_argument("--strategy", nargs="+", metavar="NAME", choices=S.STRATEGIES[1:],
+                     help=f"strategies to run: {', '.join(S.STRATEGIES[1:])}")
+    p.add_argument("--output_dir", required=True, help="directory for trades.csv, equity.csv, stats.json, backtest.html")
+    p.add_argument("--theta", type=float, default=0.0, help="model dead band: long above 0.5+theta, short below 0.5-theta")
+    p.add_argument("--horizon", type=int, default=None, help="model holding horizon [bars] (default: the run's)")
+    p.add_argument("--contract", default="ES", choices=sorted(PRESETS), help="contract preset (ES $50/pt, MES $5/pt)")
+    p.add_argument("--commission", type=float, default=None,
+                   help="commission + fees per contract per side [$] (default ES 2.15, MES 0.57)")
+    p.add_argument("--slippage_ticks", type=float, default=1.0, help="adverse slippage per side [ticks] (default 1)")
+    p.add_argument("--random_slippage_ticks", type=float, default=0.0,
+                   help="mean extra Poisson slippage per fill [ticks], seeded, never favourable (default 0)")
+    p.add_argument("--stop_ticks", type=float, default=0.0, help="stop distance from the entry [ticks], 0 = none")
+    p.add_argument("--target_ticks", type=float, default=0.0, help="target distance from the entry [ticks], 0 = none")
+    p.add_argument("--flat_at_session_end", action="store_true", help="exit at the close of each session's last bar")
+    p.add_argument("--roll", choices=ROLL_MODES, default="roll",
+                   help="at a contract change: close and reopen on the new contract (roll) or only close")
+    p.add_argument("--max_position", type=int, default=1, help="position limit [contracts]")
+    p.add_argument("--initial_capital", type=float, default=100_000.0, help="capital returns are measured on [$]")
+    p.add_argument("--n_random", type=int, default=100, help="random-signal seeds for the p-value (default 100)")
+    p.add_argument("--trials", type=int, default=0,
+                   help="strategies/thresholds tried before this run, counted in the deflated Sharpe")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap, random signals and slippage")
+    p.add_argument("--walk-forward", dest="walk_forward", action="store_true",
+                   help="retrain on expanding windows (not available yet)")
+    return p
+
+
+def align_predictions(bars: pd.DataFrame, predictions: pd.DataFrame, source: str = "predictions") -> np.ndarray:
+    """Probability per bar by timestamp; NaN (flat) where a bar has no prediction.
+
+    Raises
+    ------
+    DataError
+        Missing columns, duplicate timestamps, or no prediction matching any bar.
+    """
+    for col in ("timestamp", "probability"):
+        if col not in predictions.columns:
+            raise DataError(f"no '{col}' column", file=source, hint="predictions_test.parquet needs timestamp, probability")
+    ts = pd.DatetimeIndex(pd.to_datetime(predictions["timestamp"], utc=True))
+    if ts.has_duplicates:
+        raise DataError("duplicate timestamps", file=source, column="timestamp", hint="one prediction per bar")
+    prob = pd.Series(predictions["probability"].to_numpy(dtype=np.float64), index=ts.as_unit("ns"))
+    aligned = prob.reindex(pd.DatetimeIndex(bars.index).as_unit("ns"))
+    if aligned.notna().sum() == 0:
+        raise DataError("no prediction timestamp matches a bar of --data", file=source,
+                        hint="backtest the file the run was trained on")
+    return aligned.to_numpy(dtype=np.float64)
+
+
+def _read_run(run_dir: Path) -> tuple[pd.DataFrame, dict]:
+    preds_path, cfg_path = run_dir / "predictions_test.parquet", run_dir / "config.json"
+    for path in (preds_path, cfg_path):
+        if not path.exists():
+            raise DataError("file not found", file=str(path), hint="--model takes a directory written by `futures-vpoc train`")
+    try:
+        cfg = json.loads(cfg_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DataError(f"not JSON ({exc.msg})", file=str(cfg_path), line=exc.lineno) from None
+    return pd.read_parquet(preds_path), cfg
+
+
+def _config(args) -> BacktestConfig:
+    return BacktestConfig(contract=contract_spec(args.contract, args.commission), slippage_ticks=args.slippage_ticks,
+                          random_slippage_ticks=args.random_slippage_ticks, stop_ticks=args.stop_ticks,
+                          target_ticks=args.target_ticks, flat_at_session_end=args.flat_at_session_end, roll=args.roll,
+                          max_position=args.max_position, initial_capital=args.initial_capital, seed=args.seed)
+
+
+def build_signals(bars: pd.DataFrame, names, probability=None, theta: float = 0.0, horizon: int = 1) -> dict:
+    """Signals of the named strategies on the full bars (``random`` is built by the runner)."""
+    table = None
+    out = {}
+    for name in names:
+        if name == "model":
+            out[name] = S.model_signal(probability, theta, horizon)
+        elif name in ("vpoc_reversion", "vpoc_breakout"):
+            if table is None:
+                from futures_vpoc.profile import developing_profile
+
+                table = developing_profile(bars, prior=True).table
+            out[name] = getattr(S, name)(bars, table)
+        elif name == "buy_hold":
+            out[name] = S.buy_hold(bars)
+        elif name == "ma_cross":
+            out[name] = S.ma_cross(bars)
+    return out
+
+
+def _json_safe(obj):
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+def write_outputs(res: BacktestResults, out: Path, title: str) -> list[Path]:
+    """Write trades.csv, equity.csv, stats.json and backtest.html; return their paths."""
+    from futures_vpoc.report.backtest_html import render_backtest_html
+
+    trades = pd.concat([r.engine.trades.assign(strategy=n) for n, r in res.strategies.items()], ignore_index=True)
+    trades = trades[["strategy", "entry_time", "exit_time", "side", "size", "entry_price", "exit_price",
+                     "commission", "slippage", "pnl", "reason", "bars_held"]]
+    equity = pd.DataFrame({n: r.engine.daily_equity for n, r in res.strategies.items()})
+    equity.index.name = "trade_date"
+    stats = json.dumps(_json_safe(res.stats_table()), indent=2, sort_keys=False)
+    page = render_backtest_html(res, title)
+    paths = [out / "trades.csv", out / "equity.csv", out / "stats.json", out / "backtest.html"]
+    atomic_write(paths[0], lambda tmp: trades.to_csv(tmp, index=False, lineterminator="\n"))
+    atomic_write(paths[1], lambda tmp: equity.to_csv(tmp, lineterminator="\n"))
+    atomic_write(paths[2], lambda tmp: Path(tmp).write_text(stats + "\n"))
+    atomic_write(paths[3], lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
+    return paths
+
+
+def cmd_backtest(args) -> int:
+    """Run ``futures-vpoc backtest``; prints one line per strategy and the files written."""
+    if args.walk_forward:
+        raise UsageError("--walk-forward needs the trainer, which is not wired into backtest yet; "
+                         "backtest a finished run with --model RUN_DIR")
+    config = _config(args)
+    bars = read_merged(args.data)
+    probability, horizon = None, 1
+    if args.model:
+        preds, run_cfg = _read_run(Path(args.model))
+        probability = align_predictions(bars, preds, str(Path(args.model) / "predictions_test.parquet"))
+        horizon = int(args.horizon or run_cfg.get("horizon") or 1)
+        names = DEFAULT_WITH_MODEL
+    else:
+        names = tuple(dict.fromkeys(args.strategy))
+    signals = build_signals(bars, names, probability, args.theta, horizon)
+    if probability is not None:  # same period for every strategy: the predictions' span
+        have = np.flatnonzero(np.isfinite(probability))
+        period = slice(int(have[0]), int(have[-1]) + 1)
+        bars = bars.iloc[period]
+        signals = {k: v[period] for k, v in signals.items()}
+    if not signals:
+        signals = {"buy_hold": S.buy_hold(bars)}  # `random` alone copies buy-and-hold's trades
+    n_random = args.n_random if "random" in names else 0
+    res = run_backtest(bars, signals, config, n_random=n_random, extra_trials=args.trials, seed=args.seed)
+    out = Path(args.output_dir)
+    title = f"Backtest: {Path(args.data).name}" + (f" · model {Path(args.model).name}" if args.model else "")
+    paths = write_outputs(res, out, title)
+    for name, r in res.strategies.items():
+        s = r.stats
+        print(f"{name:<15} net ${s['net_pnl_usd']:>12,.2f}  costs ${s['costs_usd']:>10,.2f}  trades {s['trades']:>6}  "
+              f"Sharpe {s['sharpe']:6.2f}  maxDD {s['max_drawdown_pct']:6.2f}%  DSR {s['dsr']:.3f}")
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
