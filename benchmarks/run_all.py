@@ -10,6 +10,7 @@ import bench_features  # noqa: E402
 import bench_load  # noqa: E402
 import bench_profile  # noqa: E402
 import bench_synth  # noqa: E402
+import bench_train  # noqa: E402
 
 if __name__ == "__main__":
     print("== synthetic market ==")
@@ -22,3 +23,5 @@ if __name__ == "__main__":
     bench_features.main()
     print("== backtest engine (1M bars, stops and targets) ==")
     bench_backtest.main()
+    print("== trainer (seed ambitious 512-256-128-64) vs bare PyTorch loops ==")
+    bench_train.main()

@@ -108,11 +108,13 @@ def build_parser() -> Parser:
 
     from futures_vpoc.cli_analyze import add_analyze_parser
     from futures_vpoc.cli_backtest import add_backtest_parser
+    from futures_vpoc.cli_train import add_train_parser
     from futures_vpoc.cli_features import add_features_parser
     from futures_vpoc.cli_profile import add_profile_parser
 
     add_profile_parser(sub)
     add_features_parser(sub)
+    add_train_parser(sub)
     add_analyze_parser(sub)
     add_backtest_parser(sub)
 
@@ -290,6 +292,10 @@ def _handler(args):
         from futures_vpoc.cli_profile import cmd_profile
 
         return cmd_profile
+    if args.command == "train":
+        from futures_vpoc.cli_train import cmd_train
+
+        return cmd_train
     if args.command == "backtest":
         from futures_vpoc.cli_backtest import cmd_backtest
 
@@ -308,6 +314,7 @@ def _handler(args):
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     args = build_parser().parse_args(argv)
+    args.argv = list(argv) if argv is not None else sys.argv[1:]  # the exact command, for run records
     handler = _handler(args)
     try:
         return handler(args)

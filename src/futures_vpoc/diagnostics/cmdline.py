@@ -114,9 +114,11 @@ def train_command(config: Mapping[str, Any]) -> tuple[tuple[str, ...], FlagList,
     """
     argv = config.get("argv")
     if isinstance(argv, (list, tuple)) and "train" in argv and all(isinstance(t, str) for t in argv):
-        flags = FlagList.parse(argv[list(argv).index("train") + 1:])
+        at = list(argv).index("train")
+        flags = FlagList.parse(argv[at + 1:])
         recorded = True
-        argv = tuple(argv)
+        # A trainer that recorded only its own arguments gets the program name back in front.
+        argv = tuple(argv) if at > 0 else (PROG, *argv)
     else:
         flags = FlagList.parse(_from_config(config))
         recorded = False

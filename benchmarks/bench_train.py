@@ -1,0 +1,142 @@
+"""Trainer throughput against two bare PyTorch loops, on tensors already in memory (issue 5, acceptance 6).
+
+Configurations: the seed's "ambitious" run (hidden 512-256-128-64, dropout 0.15, lr 2e-4, weight decay
+5e-5, clip 2.0, adaptive loss, batch 64) with and without ``--use_mixed_precision``, and the same at
+batch 4096 (also both ways). For each, in the same process and interleaved repeat by repeat:
+
+``trainer``
+    :class:`futures_vpoc.ml.Trainer` itself -- every check of the real run (NaN guard, one host sync per
+    step, gradient-norm measurement and clipping, schedule, adaptive Huber loss, bf16 autocast when
+    asked); samples/s of a whole training epoch (validation excluded), the first epoch of each
+    repeat discarded as warm-up.
+``same-model loop``
+    A bare loop a user would write -- ``randperm`` + index, forward, ``BCEWithLogitsLoss``,
+    ``zero_grad``/``backward``/``AdamW.step`` (PyTorch defaults) -- with exactly the trainer's model
+    (:class:`futures_vpoc.ml.model.MLP`, dropout included), under the same autocast setting.
+``plain Linear-ReLU loop``
+    The same bare loop with ``nn.Sequential`` of Linear and ReLU layers of the same widths (no dropout).
+
+Targets: trainer >= 85 % of the same-model loop; at batch 64 trainer >= 80 % of the plain loop.
+
+For information (they explain the design, they are not targets), three more bare loops:
+``same-model loop, fused AdamW`` (the trainer's optimizer: isolates the cost of the trainer's own
+checks), ``nn.Dropout model`` (the same widths with PyTorch's CPU dropout instead of the model's
+block-drawn masks) and ``LayerNorm model`` (Linear -> LayerNorm -> ReLU -> Dropout per layer, the
+prior system's block, with nn.Dropout).
+Inputs: 57 standard-normal features (the feature registry's width), random 0/1 labels. Every variant
+uses the same ``torch`` thread count (``THREADS``). Figures are medians over ``repeats``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from futures_vpoc.ml import TrainConfig, TrainData, Trainer
+from futures_vpoc.ml.model import MLP
+
+FEATURES = 57
+HIDDEN = (512, 256, 128, 64)
+THREADS = 2
+SEED_FLAGS = dict(learning_rate=2e-4, hidden_dims=HIDDEN, dropout_rate=0.15, weight_decay=5e-5, warmup_steps=3000,
+                  gradient_clip_value=2.0, early_stopping_patience=30, adaptive_loss=True)
+CASES = (("batch 64", 64, False, 64 * 300), ("batch 64 + mixed precision", 64, True, 64 * 300),
+         ("batch 4096", 4096, False, 4096 * 24), ("batch 4096 + mixed precision", 4096, True, 4096 * 24))
+
+
+def _data(rows: int) -> TrainData:
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((rows, FEATURES), dtype=np.float32)
+    y = (rng.random(rows) < 0.5).astype(np.float32)
+    small = slice(0, 256)
+    return TrainData(X, y, X[small], y[small], X[small], y[small], [f"f{i}" for i in range(FEATURES)])
+
+
+def trainer_rate(data: TrainData, batch: int, amp: bool) -> float:
+    """Samples/s of the trainer's second epoch (the first is warm-up)."""
+    config = TrainConfig(epochs=2, batch_size=batch, use_mixed_precision=amp, **SEED_FLAGS)
+    trainer = Trainer(config, data, None, console=False)
+    trainer.fit()
+    epochs = [r for r in trainer.history if "event" not in r]
+    return float(epochs[-1]["samples_per_second"])
+
+
+def plain_model(dropout: float = 0.0, layer_norm: bool = False) -> nn.Module:
+    layers, width = [], FEATURES
+    for h in HIDDEN:
+        layers.append(nn.Linear(width, h))
+        if layer_norm:
+            layers.append(nn.LayerNorm(h))
+        layers.append(nn.ReLU())
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        width = h
+    layers.append(nn.Linear(width, 1))
+    return nn.Sequential(*layers)
+
+
+def loop_rate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch: int, amp: bool, fused: bool = False) -> float:
+    """Samples/s of one bare epoch (after a few warm-up steps)."""
+    extra = {"fused": True} if fused else {}
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-4, weight_decay=5e-5, **extra)
+    loss_fn = nn.BCEWithLogitsLoss()
+    n = X.shape[0]
+
+    def epoch(limit=None):
+        perm = torch.randperm(n)
+        steps = (n + batch - 1) // batch if limit is None else limit
+        for b in range(steps):
+            idx = perm[b * batch:(b + 1) * batch]
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+                out = model(X[idx]).reshape(-1)
+            loss = loss_fn(out.float(), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    model.train()
+    epoch(limit=5)
+    t0 = time.perf_counter()
+    epoch()
+    return n / (time.perf_counter() - t0)
+
+
+def main(repeats: int = 3) -> dict:
+    torch.set_num_threads(THREADS)
+    results = {}
+    for name, batch, amp, rows in CASES:
+        data = _data(rows)
+        X, y = torch.from_numpy(data.X_train), torch.from_numpy(data.y_train)
+        variants = {
+            "trainer": lambda r: trainer_rate(data, batch, amp),
+            "same-model loop": lambda r: loop_rate(MLP(FEATURES, HIDDEN, 0.15, seed=r), X, y, batch, amp),
+            "plain Linear-ReLU loop": lambda r: loop_rate(plain_model(), X, y, batch, amp),
+            "same-model loop, fused AdamW": lambda r: loop_rate(MLP(FEATURES, HIDDEN, 0.15, seed=r), X, y, batch,
+                                                                amp, fused=True),
+            "nn.Dropout model": lambda r: loop_rate(plain_model(0.15), X, y, batch, amp),
+            "LayerNorm model": lambda r: loop_rate(plain_model(0.15, layer_norm=True), X, y, batch, amp),
+        }
+        rates = {k: [] for k in variants}
+        for r in range(repeats):
+            for key, run in variants.items():
+                torch.manual_seed(r)
+                rates[key].append(run(r))
+        med = {k: statistics.median(v) for k, v in rates.items()}
+        same = med["trainer"] / med["same-model loop"]
+        plain = med["trainer"] / med["plain Linear-ReLU loop"]
+        results[name] = {**{f"{k} samples/s": v for k, v in med.items()}, "trainer / same-model": same,
+                         "trainer / plain": plain}
+        print(f"{name} (median of {repeats}, {torch.get_num_threads()} threads): trainer/same-model {same:.1%}, "
+              f"trainer/plain {plain:.1%}")
+        for key, value in med.items():
+            print(f"    {key:<30} {value:>10,.0f} samples/s  ({value / med['plain Linear-ReLU loop']:6.1%} of plain)")
+    return results
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3)

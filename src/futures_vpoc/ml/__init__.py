@@ -1,0 +1,24 @@
+"""Machine learning: the direction model, its losses, the robust trainer, checkpoints.
+
+torch is imported only inside this package (and lazily by the CLI that calls it).
+
+Modules
+-------
+:mod:`.config`       :class:`TrainConfig`, every setting of a run.
+:mod:`.inputs`       :class:`TrainData`, the arrays the trainer consumes.
+:mod:`.model`        the MLP (logits out; initialisation and normalisation choices documented).
+:mod:`.loss`         log-loss, MSE, the adaptive robust Huber loss, the validation yardstick.
+:mod:`.schedule`     linear warmup + cosine decay, a pure function of the step.
+:mod:`.guard`        the NaN guard: skip, roll back, back off, give up.
+:mod:`.metrics`      accuracy with its interval, binomial p-value, AUC, log-loss, Brier, confusion.
+:mod:`.checkpoint`   ``best.pt``/``last.pt``: save atomically, load, predict.
+:mod:`.rundir`       the run directory, ``metrics.jsonl``, the log file, the progress bar.
+:mod:`.distributed`  torchrun / DistributedDataParallel helpers.
+:mod:`.trainer`      :class:`Trainer`, the loop.
+"""
+
+from futures_vpoc.ml.config import TrainConfig
+from futures_vpoc.ml.inputs import TrainData
+from futures_vpoc.ml.trainer import Trainer, TrainResult
+
+__all__ = ["TrainConfig", "TrainData", "TrainResult", "Trainer"]

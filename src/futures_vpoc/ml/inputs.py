@@ -1,0 +1,133 @@
+"""What the trainer consumes: float32 arrays of the three parts and what describes them.
+
+:class:`TrainData` is built from a :class:`futures_vpoc.dataset.Dataset` (:meth:`TrainData.from_dataset`)
+or directly from arrays (tests, other callers). :meth:`TrainData.check` refuses non-finite inputs
+before any training, naming the feature, the part and the first offending timestamp.
+
+For ``target="direction"`` the labels are 0/1 and the model's output is a logit (up when > 0). For
+``target="rank"`` the labels are percentile ranks in [0, 1] and the output is the predicted rank;
+classification metrics then score "up" (forward return > 0) against ``output > decision_threshold``,
+the training rank of a zero return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from futures_vpoc.errors import DataError, UsageError
+
+PARTS = ("train", "val", "test")
+
+
+@dataclass(frozen=True, eq=False)
+class TrainData:
+    """Inputs of a training run.
+
+    Attributes
+    ----------
+    X_train, X_val, X_test : numpy.ndarray of float32, shape (n_part, d)
+    y_train, y_val, y_test : numpy.ndarray of float32, shape (n_part,)
+        Training targets (0/1 or ranks).
+    feature_names : tuple of str
+    target : {"direction", "rank"}
+    horizon : int
+    up_train, up_val, up_test : numpy.ndarray of float32 or None
+        0/1 "up" labels for the classification metrics (default: the ``y`` arrays, direction).
+    t_val, t_test : pandas.DatetimeIndex or None
+        Bar starts of the rows (``predictions_test.parquet``; error messages).
+    fwd_test : numpy.ndarray or None
+        Forward returns of the test rows (written beside the predictions).
+    decision_threshold : float
+        Output above which "up" is predicted (0 for logits).
+    dataset_state : dict or None
+        :meth:`futures_vpoc.dataset.Dataset.state_dict` (scaler etc.) for checkpoints.
+    counts : dict
+        Row counts of the dataset stage.
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    feature_names: tuple[str, ...]
+    target: str = "direction"
+    horizon: int = 5
+    up_train: np.ndarray | None = None
+    up_val: np.ndarray | None = None
+    up_test: np.ndarray | None = None
+    t_train: pd.DatetimeIndex | None = None
+    t_val: pd.DatetimeIndex | None = None
+    t_test: pd.DatetimeIndex | None = None
+    fwd_test: np.ndarray | None = None
+    decision_threshold: float = 0.0
+    dataset_state: dict | None = None
+    counts: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for p in PARTS:
+            object.__setattr__(self, f"X_{p}", np.ascontiguousarray(getattr(self, f"X_{p}"), dtype=np.float32))
+            object.__setattr__(self, f"y_{p}", np.ascontiguousarray(getattr(self, f"y_{p}"),
+                                                                    dtype=np.float32).ravel())
+            if getattr(self, f"up_{p}") is None and self.target == "direction":
+                object.__setattr__(self, f"up_{p}", getattr(self, f"y_{p}"))
+        object.__setattr__(self, "feature_names", tuple(str(n) for n in self.feature_names))
+
+    @property
+    def n_features(self) -> int:
+        """Number of input columns."""
+        return int(self.X_train.shape[1])
+
+    @classmethod
+    def from_dataset(cls, ds) -> TrainData:
+        """From a :class:`futures_vpoc.dataset.Dataset`."""
+        up = {}
+        threshold = 0.0
+        if ds.target == "rank":
+            up = {f"up_{p}": (getattr(ds, f"fwd_{p}") > 0).astype(np.float32) for p in PARTS}
+            threshold = float(ds.target_transform.transform(np.array([0.0]))[0])
+        return cls(X_train=ds.X_train, y_train=ds.y_train, X_val=ds.X_val, y_val=ds.y_val, X_test=ds.X_test,
+                   y_test=ds.y_test, feature_names=tuple(ds.feature_names), target=ds.target, horizon=ds.horizon,
+                   t_train=ds.t_train, t_val=ds.t_val, t_test=ds.t_test, fwd_test=np.asarray(ds.fwd_test),
+                   decision_threshold=threshold, dataset_state=ds.state_dict(), counts=dict(ds.counts), **up)
+
+    def check(self) -> None:
+        """Refuse inputs the trainer cannot use, before training starts.
+
+        Raises
+        ------
+        UsageError
+            An empty part, or arrays whose shapes disagree.
+        DataError
+            A non-finite input value (naming the feature, the part, the count and the first row's
+            timestamp) or a non-finite or out-of-range label.
+        """
+        d = len(self.feature_names)
+        for p in PARTS:
+            X, y = getattr(self, f"X_{p}"), getattr(self, f"y_{p}")
+            if X.ndim != 2 or X.shape[1] != d:
+                raise UsageError(f"X_{p} has shape {X.shape}; expected (n, {d}) for {d} feature names")
+            if X.shape[0] != y.shape[0]:
+                raise UsageError(f"X_{p} has {X.shape[0]} rows but y_{p} has {y.shape[0]}")
+            if X.shape[0] == 0:
+                raise UsageError(f"the {p} part is empty; use more data or a larger --data_fraction")
+            bad = ~np.isfinite(X)
+            if bad.any():
+                col = int(np.flatnonzero(bad.any(axis=0))[0])
+                rows = np.flatnonzero(bad[:, col])
+                stamps = getattr(self, f"t_{p}")
+                first = stamps[rows[0]].isoformat() if stamps is not None else f"row {rows[0]}"
+                raise DataError(f"{len(rows)} non-finite value(s) in the {p} part (first at {first})",
+                                column=self.feature_names[col],
+                                hint="fix or drop those rows before training; inputs must be finite")
+            if not np.isfinite(y).all():
+                raise DataError(f"non-finite label(s) in the {p} part", hint="labels must be finite")
+            if self.target == "direction" and not np.isin(y, (0.0, 1.0)).all():
+                raise DataError(f"direction labels of the {p} part must be 0 or 1")
+
+
+__all__ = ["PARTS", "TrainData"]
