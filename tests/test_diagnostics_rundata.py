@@ -115,3 +115,14 @@ def test_predictions_are_read_and_checked(tmp_path):
     (run_dir / "predictions_test.parquet").write_bytes(b"not parquet")
     with pytest.raises(DataError, match="predictions_test.parquet: cannot read"):
         read_run(run_dir)
+
+
+def test_trainer_resolved_settings_reach_the_report():
+    from futures_vpoc.diagnostics.rundata import _with_resolved
+
+    config = {"device": "auto", "adaptive_loss": True,
+              "resolved": {"device": "cpu", "loss": "adaptive_huber", "optimizer": "AdamW", "amp_dtype": "bfloat16"}}
+    out = _with_resolved(config)
+    assert (out["device"], out["loss"], out["optimizer"], out["precision"]) == ("cpu", "adaptive_huber", "AdamW", "bfloat16")
+    assert _with_resolved({"resolved": {"amp_dtype": None}})["precision"] == "fp32"
+    assert _with_resolved({"loss": "given"}) == {"loss": "given"}

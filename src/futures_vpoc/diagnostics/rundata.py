@@ -338,6 +338,26 @@ def read_predictions(path: Path) -> Predictions | None:
     return Predictions(probability, label)
 
 
+def _with_resolved(config: dict) -> dict:
+    """Lift the trainer's ``resolved`` block (loss, optimizer, device, precision) to the top level.
+
+    The trainer records the flags as given at the top level and what they resolved to under
+    ``resolved``; the report wants the latter where the former says nothing.
+    """
+    resolved = config.get("resolved")
+    if not isinstance(resolved, dict):
+        return config
+    out = dict(config)
+    for key in ("loss", "optimizer", "param_count", "world_size"):
+        if key in resolved:
+            out.setdefault(key, resolved[key])
+    if resolved.get("device"):
+        out["device"] = resolved["device"]
+    if "precision" not in out:
+        out["precision"] = resolved.get("amp_dtype") or "fp32"
+    return out
+
+
 def read_run(run_dir: str | Path) -> RunData:
     """Read a run directory.
 
@@ -355,7 +375,7 @@ def read_run(run_dir: str | Path) -> RunData:
     path = Path(run_dir)
     if not path.is_dir():
         raise DataError("not a directory; give the run directory that `futures-vpoc train` wrote", file=str(path))
-    config = _read_json_object(path / CONFIG_FILE)
+    config = _with_resolved(_read_json_object(path / CONFIG_FILE))
     summary = _read_json_object(path / SUMMARY_FILE)
     metrics, events, notes = read_metrics(path / METRICS_FILE)
     predictions = read_predictions(path / PREDICTIONS_FILE)
