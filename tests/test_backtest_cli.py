@@ -74,11 +74,15 @@ def test_strategy_run(data, tmp_path):
     assert stats["buy_hold"]["commission_usd"] == pytest.approx(0.57 * 2 * stats["buy_hold"]["trades"])
 
 
-def test_walk_forward_is_a_clear_usage_error(data, tmp_path):
+def test_walk_forward_on_too_little_data_is_a_one_line_usage_error(data, tmp_path, capsys):
+    from futures_vpoc.cli import main
+
     _, path, _ = data
-    with pytest.raises(UsageError, match="needs the trainer"):
-        cmd_backtest(_parse(["--data", str(path), "--strategy", "buy_hold", "--output_dir", str(tmp_path),
-                             "--walk-forward"]))
+    out = tmp_path / "wf"
+    rc = main(["backtest", "--data", str(path), "--strategy", "buy_hold", "--output_dir", str(out), "--walk-forward"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "no walk-forward fold" in err and len(err.splitlines()) == 1
+    assert not (out / "stats.json").exists()
 
 
 def test_bad_run_dir_and_bad_flag(data, tmp_path):

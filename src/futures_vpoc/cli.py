@@ -296,6 +296,10 @@ def _handler(args):
         from futures_vpoc.cli_train import cmd_train
 
         return cmd_train
+    if args.command == "backtest" and args.walk_forward:
+        from futures_vpoc.cli_walkforward import cmd_walkforward
+
+        return cmd_walkforward
     if args.command == "backtest":
         from futures_vpoc.cli_backtest import cmd_backtest
 

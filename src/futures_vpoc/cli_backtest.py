@@ -37,8 +37,9 @@ def add_backtest_parser(subparsers) -> argparse.ArgumentParser:
         description="Signals at a bar's close fill at the next bar's open with adverse slippage; P&L = raw "
                     "price change x multiplier minus commission and fees per contract per side.")
     p.add_argument("--data", required=True, help="merged bar file (CSV or Parquet)")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--model", metavar="RUN_DIR", help="run directory of `futures-vpoc train`")
+    src = p.add_mutually_exclusive_group()  # one of them is required unless --walk-forward (cmd_backtest)
+    src.add_argument("--model", metavar="RUN_DIR",
+                     help="run directory of `futures-vpoc train` (with --walk-forward: its training settings)")
     src.add_argument("--strategy", nargs="+", metavar="NAME", choices=S.STRATEGIES[1:],
                      help=f"strategies to run: {', '.join(S.STRATEGIES[1:])}")
     p.add_argument("--output_dir", required=True, help="directory for trades.csv, equity.csv, stats.json, backtest.html")
@@ -62,7 +63,22 @@ def add_backtest_parser(subparsers) -> argparse.ArgumentParser:
                    help="strategies/thresholds tried before this run, counted in the deflated Sharpe")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap, random signals and slippage")
     p.add_argument("--walk-forward", dest="walk_forward", action="store_true",
-                   help="retrain on expanding windows (not available yet)")
+                   help="retrain the model on expanding windows and backtest only its out-of-sample predictions "
+                        "(with --strategy: the model plus those strategies); writes walkforward.json too")
+    wf = p.add_argument_group("walk-forward (only with --walk-forward)")
+    wf.add_argument("--wf_train_months", type=int, default=12, help="first training window [months] (default 12)")
+    wf.add_argument("--wf_test_months", type=int, default=3, help="each out-of-sample slice [months] (default 3)")
+    wf.add_argument("--wf_step_months", type=int, default=3,
+                    help="between slice starts [months], >= --wf_test_months (default 3)")
+    wf.add_argument("--epochs", type=int, default=None, help="training epochs per fold (default: the trainer's)")
+    wf.add_argument("--batch_size", type=int, default=None, help="training batch size (default: the trainer's)")
+    wf.add_argument("--hidden_dims", type=int, nargs="+", metavar="WIDTH", default=None,
+                    help="hidden layer widths (default: the trainer's)")
+    wf.add_argument("--learning_rate", type=float, default=None, help="peak learning rate (default: the trainer's)")
+    wf.add_argument("--features", nargs="+", metavar="GROUP", default=None, help="feature groups (default all)")
+    wf.add_argument("--target", choices=("direction", "rank"), default=None, help="label target (default direction)")
+    wf.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    wf.add_argument("--device", default=None, help="training device: auto, cpu, cuda or cuda:N (default auto)")
     return p
 
 
@@ -160,9 +176,10 @@ def write_outputs(res: BacktestResults, out: Path, title: str) -> list[Path]:
 
 def cmd_backtest(args) -> int:
     """Run ``futures-vpoc backtest``; prints one line per strategy and the files written."""
-    if args.walk_forward:
-        raise UsageError("--walk-forward needs the trainer, which is not wired into backtest yet; "
-                         "backtest a finished run with --model RUN_DIR")
+    if args.walk_forward:  # futures_vpoc.cli dispatches --walk-forward to cli_walkforward instead
+        raise UsageError("--walk-forward runs through `futures-vpoc backtest` (futures_vpoc.cli.main)")
+    if not args.model and not args.strategy:
+        raise UsageError("give --model RUN_DIR or --strategy NAME ... (or --walk-forward)")
     config = _config(args)
     bars = read_merged(args.data)
     probability, horizon = None, 1

@@ -1,0 +1,120 @@
+"""``futures-vpoc backtest --walk-forward`` (issue 7, acceptance 5): folds and an end-to-end synthetic year."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from futures_vpoc.cli_backtest import add_backtest_parser, cmd_backtest
+from futures_vpoc.cli_walkforward import RUNS_DIR, cmd_walkforward, month_folds
+from futures_vpoc.data.barframe import write_merged
+from futures_vpoc.data.synthetic import SynthConfig, synthesize
+from futures_vpoc.errors import UsageError
+
+
+def _parse(argv):
+    p = argparse.ArgumentParser()
+    add_backtest_parser(p.add_subparsers(dest="command"))
+    return p.parse_args(["backtest", *argv])
+
+
+def _minutes(start, end):
+    return pd.date_range(start, end, freq="1min", tz="UTC", inclusive="left")
+
+
+def test_month_folds_expanding_purged_and_adjacent():
+    stamps = _minutes("2023-01-01", "2023-12-31")
+    purge = 5
+    folds = month_folds(stamps, train_months=6, test_months=2, step_months=2, purge=purge)
+    assert [f.test_from for f in folds] == [pd.Timestamp(f"2023-{m:02d}-01", tz="UTC") for m in (7, 9, 11)]
+    for f in folds:
+        assert f.train_start == 0 and f.test_start == f.train_end + purge  # expanding, purged
+        assert stamps[f.test_start] >= stamps[f.train_end - 1] + pd.Timedelta(minutes=purge)
+        assert f.test_until == stamps[f.test_end - 1]
+    for a, b in zip(folds, folds[1:]):
+        assert a.test_end == b.test_start  # step == test: adjacent slices, stitched without gaps
+        assert b.train_end > a.train_end
+    assert folds[-1].test_end == len(stamps)  # the last slice ends with the data (Nov + Dec)
+    # defaults 12/3/3 on two years: four quarterly slices of the second year
+    two = _minutes("2022-01-01", "2024-01-01")[::60]
+    assert [f.test_from.month for f in month_folds(two, purge=1)] == [1, 4, 7, 10]
+    gapped = month_folds(stamps, 6, 1, 2, purge=0)
+    assert all(a.test_end < b.test_start for a, b in zip(gapped, gapped[1:]))
+
+
+def test_month_folds_refusals():
+    stamps = _minutes("2023-01-01", "2023-03-01")
+    with pytest.raises(UsageError, match="no walk-forward fold"):
+        month_folds(stamps, 12, 3, 3, purge=5)
+    with pytest.raises(UsageError, match="overlap"):
+        month_folds(stamps, 1, 2, 1, purge=5)
+    with pytest.raises(UsageError, match="wf_test_months"):
+        month_folds(stamps, 1, 0, 1, purge=5)
+    with pytest.raises(UsageError, match="purge"):
+        month_folds(stamps, 1, 1, 1, purge=-1)
+
+
+def test_walk_forward_needs_enough_data(tmp_path):
+    bars, _ = synthesize(SynthConfig(start="2023-02-01", end="2023-02-28", seed=2))
+    path = write_merged(bars, tmp_path / "bars.parquet")
+    with pytest.raises(UsageError, match="no walk-forward fold"):
+        cmd_walkforward(_parse(["--data", str(path), "--walk-forward", "--output_dir", str(tmp_path / "o")]))
+    assert not (tmp_path / "o").exists()
+
+
+def test_plain_backtest_still_needs_a_source(tmp_path):
+    with pytest.raises(UsageError, match="--model RUN_DIR or --strategy"):
+        cmd_backtest(_parse(["--data", "x.parquet", "--output_dir", str(tmp_path / "o")]))
+
+
+@pytest.mark.slow
+def test_walk_forward_synthetic_year_end_to_end(tmp_path, capsys):
+    bars, _ = synthesize(SynthConfig(start="2023-01-02", end="2023-12-29", seed=3))
+    path = write_merged(bars, tmp_path / "year.parquet")
+    out = tmp_path / "wf"
+    rc = cmd_walkforward(_parse([
+        "--data", str(path), "--walk-forward", "--output_dir", str(out), "--wf_train_months", "6",
+        "--wf_test_months", "2", "--wf_step_months", "2", "--epochs", "1", "--hidden_dims", "16", "8",
+        "--batch_size", "512", "--threads", "1", "--device", "cpu", "--n_random", "5"]))
+    assert rc == 0
+    for name in ("trades.csv", "equity.csv", "stats.json", "backtest.html", "walkforward.json"):
+        assert (out / name).is_file(), name
+    stats = json.loads((out / "stats.json").read_text())
+    assert set(stats) == {"model", "vpoc_reversion", "vpoc_breakout", "buy_hold", "ma_cross", "random"}
+    wf = json.loads((out / "walkforward.json").read_text())
+    folds = wf["folds"]
+    assert len(folds) == 3 and wf["purge_bars"] >= wf["horizon"] >= 1
+    index = bars.index
+    for rec in folds:
+        run = out / RUNS_DIR / f"fold_{rec['fold']:02d}"
+        assert (run / "best.pt").is_file() and rec["checkpoint"] == "best.pt"
+        train_end = pd.Timestamp(rec["train_end"])
+        test_start, test_end = pd.Timestamp(rec["test_start"]), pd.Timestamp(rec["test_end"])
+        # no model predicts a bar inside its own training window (nor the purge after it)
+        first_allowed = index[index.get_loc(train_end) + 1 + rec["purge_bars"]]
+        assert test_start >= first_allowed > train_end
+        assert pd.Timestamp(rec["model_saw_until"]) <= train_end < test_start
+        # the fold's own run: its inner train/val/test rows all lie in the training window
+        inner = pd.read_parquet(run / "predictions_test.parquet")
+        assert pd.to_datetime(inner["timestamp"], utc=True).max() <= train_end
+        assert rec["n_predicted"] > 0
+    for a, b in zip(folds, folds[1:]):
+        assert pd.Timestamp(a["test_end"]) < pd.Timestamp(b["test_start"])
+        assert pd.Timestamp(b["train_end"]) > pd.Timestamp(a["train_end"])  # expanding
+    # every strategy traded only inside the stitched out-of-sample period
+    trades = pd.read_csv(out / "trades.csv")
+    entries = pd.to_datetime(trades["entry_time"], utc=True)
+    assert (entries > pd.Timestamp(folds[0]["test_start"])).all()
+    assert (trades["strategy"] == "model").any()
+    eq = pd.read_csv(out / "equity.csv", index_col=0)
+    assert pd.Timestamp(eq.index[0]) >= pd.Timestamp(folds[0]["test_start"]).tz_convert(None).normalize()
+    text = capsys.readouterr().out
+    assert text.count("fold ") >= 3 and "walkforward.json" in text
+    # a second run into the same directory refuses to mix fold runs
+    with pytest.raises(UsageError, match="already holds"):
+        cmd_walkforward(_parse(["--data", str(path), "--walk-forward", "--output_dir", str(out)]))
+    assert np.isfinite([s["net_pnl_usd"] for s in stats.values()]).all()
