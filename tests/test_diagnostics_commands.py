@@ -30,6 +30,9 @@ def shrink(argv, data: Path, out_dir: Path, model: Path | None = None) -> list[s
                         ("--model", None if model is None else str(model))):
         if flag in tokens and value is not None:
             tokens[tokens.index(flag) + 1] = value
+    if argv[1] in ("train", "scale-up", "ensemble"):
+        # Speed only: the recommended flags are checked as they are; large batches keep CI short.
+        tokens += ["--batch_size", "1024", "--no-use_mixed_precision"]
     return tokens
 
 

@@ -108,6 +108,7 @@ def build_parser() -> Parser:
 
     from futures_vpoc.cli_analyze import add_analyze_parser
     from futures_vpoc.cli_backtest import add_backtest_parser
+    from futures_vpoc.cli_scaleup import add_ensemble_parser, add_scaleup_parser
     from futures_vpoc.cli_train import add_train_parser
     from futures_vpoc.cli_features import add_features_parser
     from futures_vpoc.cli_profile import add_profile_parser
@@ -115,6 +116,8 @@ def build_parser() -> Parser:
     add_profile_parser(sub)
     add_features_parser(sub)
     add_train_parser(sub)
+    add_scaleup_parser(sub)  # copies the train flags: must follow add_train_parser
+    add_ensemble_parser(sub)
     add_analyze_parser(sub)
     add_backtest_parser(sub)
 
@@ -292,6 +295,10 @@ def _handler(args):
         from futures_vpoc.cli_profile import cmd_profile
 
         return cmd_profile
+    if args.command in ("scale-up", "ensemble"):
+        from futures_vpoc.cli_scaleup import cmd_ensemble, cmd_scaleup
+
+        return cmd_scaleup if args.command == "scale-up" else cmd_ensemble
     if args.command == "train":
         from futures_vpoc.cli_train import cmd_train
 

@@ -1,0 +1,193 @@
+"""``futures-vpoc scale-up`` and ``futures-vpoc ensemble``: the seed's Strategies 2 and 3.
+
+Both accept every flag of ``futures-vpoc train`` (copied from the registered ``train`` parser, so
+the two never drift apart; register ``train`` first) and carry them to each run they start:
+
+* ``scale-up --ladder "64 32 16" "128 64 32" ...`` trains each rung into ``DIR/<arch>`` and stops at
+  the first that fails its stability or validation gate (:mod:`futures_vpoc.ml.scaleup`); writes
+  ``DIR/scaleup.md`` and ``DIR/scaleup.json``. ``--hidden_dims`` is replaced by the ladder.
+* ``ensemble --groups price volume volatility`` trains one member per feature group into
+  ``DIR/<group>`` (``--hidden_dims`` default 32 16, the seed's) and combines them with weights fit on
+  validation (:mod:`futures_vpoc.ml.ensemble`); writes ``DIR/ensemble.md``, ``DIR/ensemble.json``
+  and ``DIR/predictions_test.parquet``. ``--features`` is replaced by the groups.
+
+``--output_dir DIR`` is used as is when it does not exist or is empty, else a new
+``DIR/run_YYYYMMDD_HHMMSS`` (nothing is overwritten). Exit status 0 when the report was written,
+2 for a usage or data error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from pathlib import Path
+
+from futures_vpoc.errors import DataError, UsageError
+
+SCALEUP_DIR = "runs/scaleup"
+ENSEMBLE_DIR = "runs/ensemble"
+
+
+def _train_parser(subparsers) -> argparse.ArgumentParser:
+    train = (getattr(subparsers, "choices", None) or {}).get("train")
+    if train is None:
+        raise RuntimeError("register the train subcommand (add_train_parser) before scale-up and ensemble")
+    return train
+
+
+def _add_from_train(subparsers, name: str, help_text: str, description: str) -> argparse.ArgumentParser:
+    """A subcommand with every ``train`` flag (and its own help)."""
+    train = _train_parser(subparsers)
+    return subparsers.add_parser(name, help=help_text, description=description, parents=[train], add_help=False,
+                                 allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_scaleup_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``scale-up`` on ``subparsers`` (after ``train``)."""
+    p = _add_from_train(subparsers, "scale-up", "train a ladder of sizes, each gated on stability and validation",
+                        "The seed's gradual scale-up: train each rung of --ladder into DIR/<arch> with the "
+                        "train flags given, stop at the first rung that fails a gate (diverged, worst NaN "
+                        "rate >= 10%, valid batches < 90%, or no validation-loss improvement over the "
+                        "previous rung), pick the winner by validation loss (never test) and write "
+                        "DIR/scaleup.md and DIR/scaleup.json.")
+    p.add_argument("--ladder", nargs="+", metavar="RUNG", default=None,
+                   help="rungs smallest first, each quoted: '64 32 16' '128 64 32' "
+                        "(default '64 32 16' '128 64 32' '256 128 64' '512 256 128 64'); replaces --hidden_dims")
+    p.add_argument("--val_tolerance", "--val-tolerance", dest="val_tolerance", type=float, default=0.0,
+                   help="a rung passes the validation gate when its best validation loss is below the "
+                        "previous rung's + this x |previous| (default 0: any improvement)")
+    return p
+
+
+def add_ensemble_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``ensemble`` on ``subparsers`` (after ``train``)."""
+    from futures_vpoc.features.spec import GROUPS
+
+    p = _add_from_train(subparsers, "ensemble", "one model per feature group, combined on validation",
+                        "The seed's Strategy 3: train one member per feature group into DIR/<group> with the "
+                        "train flags given (--hidden_dims default 32 16), combine their probabilities with "
+                        "non-negative weights summing to 1 fit on the validation part (log-loss), score the "
+                        "ensemble and each member on test, and write DIR/ensemble.md and DIR/ensemble.json.")
+    p.add_argument("--groups", nargs="+", metavar="GROUP", choices=GROUPS, default=None,
+                   help=f"feature groups, one member each: {' '.join(GROUPS)} (default price volume volatility); "
+                        "replaces --features")
+    return p
+
+
+def _config(args):
+    from futures_vpoc.ml.config import TrainConfig, field_names
+
+    given = {n: getattr(args, n) for n in field_names() if getattr(args, n, None) is not None}
+    for key in ("hidden_dims", "features"):
+        if key in given:
+            given[key] = tuple(given[key])
+    return TrainConfig(**given), set(given)
+
+
+def _sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _common(args, default_dir: str, replaced: tuple[str, ...], what: str):
+    """Config (with ``replaced`` flags dropped, noted), the bars, the output folder and run meta."""
+    from futures_vpoc.data.barframe import read_merged
+    from futures_vpoc.ml.rundir import resolve_run_dir
+
+    config, given = _config(args)
+    if config.resume:
+        raise UsageError(f"{what} does not take --resume; run it again into a new --output_dir")
+    if config.data is None:
+        raise UsageError("--data FILE is required (a merged bar file, e.g. from `futures-vpoc data synth`)")
+    if not Path(config.data).is_file():
+        raise DataError("file not found", file=config.data, hint="check --data")
+    for name in replaced:
+        if name in given:
+            print(f"{what}: --{name} is replaced per run ({'--ladder' if name == 'hidden_dims' else '--groups'})",
+                  flush=True)
+    out = getattr(args, "output_dir", None) or default_dir
+    resolve_run_dir(out, create=False)  # refuse a bad --output_dir before the slow part
+    bars = read_merged(config.data)
+    argv = list(getattr(args, "argv", None) or sys.argv[1:])
+    meta = {"data_sha256": _sha256(config.data), "data_file": str(Path(config.data).resolve()), "argv": argv}
+    return config, bars, out, meta
+
+
+def _out_dir(out: str):
+    """Create the output folder (only once the data is known to be usable)."""
+    from futures_vpoc.ml.rundir import resolve_run_dir
+
+    out_dir, note = resolve_run_dir(out)
+    if note:
+        print(note, flush=True)
+    return out_dir
+
+
+def _dataset(bars, config, groups):
+    from futures_vpoc.dataset import build_dataset
+    from futures_vpoc.ml.inputs import TrainData
+
+    ds = build_dataset(bars, groups=list(groups) if groups else None, target=config.target,
+                       horizon=config.horizon, data_fraction=config.data_fraction, chunk_size=config.chunk_size)
+    return TrainData.from_dataset(ds)
+
+
+def _analyze(run_dir: Path) -> None:
+    """Each run explains itself, as after ``train``."""
+    from futures_vpoc.report.write import write_analysis
+
+    analysis = write_analysis(run_dir)
+    print(f"analysis of {run_dir}: {analysis.verdict.upper()}: {analysis.reason}", flush=True)
+
+
+def cmd_scaleup(args) -> int:
+    """Run ``futures-vpoc scale-up``; 0 when the table was written."""
+    from futures_vpoc.ml.scaleup import parse_ladder, run_scaleup, write_scaleup_report
+
+    ladder = parse_ladder(args.ladder)
+    config, bars, out, meta = _common(args, SCALEUP_DIR, ("hidden_dims",), "scale-up")
+    data = _dataset(bars, config, config.features)
+    out_dir = _out_dir(out)
+    config = config.replace(output_dir=str(out_dir))
+    result = run_scaleup(config, data, out_dir, ladder, val_tolerance=args.val_tolerance, meta=meta,
+                         after_run=_analyze)
+    js, md = write_scaleup_report(result)
+    winner = result.winner.arch if result.winner else "none"
+    stop = f"; stopped at {result.stopped_at} (gate failed)" if result.stopped_at else "; every rung passed"
+    print(f"scale-up: winner {winner} (by validation loss){stop}", flush=True)
+    print(f"wrote {md} and {js}", flush=True)
+    return 0
+
+
+def cmd_ensemble(args) -> int:
+    """Run ``futures-vpoc ensemble``; 0 when the report was written."""
+    from futures_vpoc.ml.ensemble import DEFAULT_GROUPS, MEMBER_DIMS, run_ensemble, write_ensemble_report
+
+    groups = tuple(dict.fromkeys(args.groups or DEFAULT_GROUPS))
+    if args.target not in (None, "direction"):
+        raise UsageError("ensemble combines probabilities of 'up': use --target direction")
+    config, bars, out, meta = _common(args, ENSEMBLE_DIR, ("features",), "ensemble")
+    if args.hidden_dims is None:
+        config = config.replace(hidden_dims=MEMBER_DIMS)
+    datas = {g: _dataset(bars, config, (g,)) for g in groups}  # same bars, horizon, split and fraction
+    out_dir = _out_dir(out)
+    config = config.replace(output_dir=str(out_dir))
+    result = run_ensemble(config, datas, out_dir, meta=meta, after_run=_analyze)
+    js, md = write_ensemble_report(result)
+    if result.aligned_note:
+        print(f"ensemble: {result.aligned_note}", flush=True)
+    t = result.test
+    lo, hi = t["accuracy_ci95"]
+    weights = ", ".join(f"{m.group} {w:.3f}" for m, w in zip(result.members, result.weights))
+    print(f"ensemble: weights {weights}; validation log-loss {result.val['log_loss']:.6f} (best member "
+          f"{result.val['best_member_log_loss']:.6f}); test accuracy {t['accuracy']:.4f} [{lo:.4f}, {hi:.4f}] vs "
+          f"majority {t['majority_baseline']:.4f}", flush=True)
+    print(f"wrote {md} and {js}", flush=True)
+    return 0
+
+
+__all__ = ["add_ensemble_parser", "add_scaleup_parser", "cmd_ensemble", "cmd_scaleup"]
