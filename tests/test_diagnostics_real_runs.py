@@ -1,4 +1,4 @@
-"""Issue 6, acceptance 1 and 2 with REAL runs of the trainer (the fixtures in tests/data/runs cover the
+"""Issue 6, acceptance 1 and 2 with REAL runs of the trainer (the fixtures in tests/data/run_fixtures cover the
 same rules by hand): healthy, diverging, no-learning and overfitting runs are trained on small synthetic
 markets and their generated reports must disagree the way the runs do."""
 

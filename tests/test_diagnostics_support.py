@@ -1,6 +1,6 @@
 """Helpers for the diagnostics and report tests: fixture runs, edits to them, command checks.
 
-The fixture runs in ``tests/data/runs`` are hand-made text files (config.json, metrics.jsonl,
+The fixture runs in ``tests/data/run_fixtures`` are hand-made text files (config.json, metrics.jsonl,
 summary.json); each config.json says in ``_fixture`` what the run stands for.
 
 ``check_command`` is the hook that decides how a recommended command is validated: with the
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from futures_vpoc.cli import build_parser
 
-RUNS = Path(__file__).parent / "data" / "runs"
+RUNS = Path(__file__).parent / "data" / "run_fixtures"
 RUN_NAMES = ("healthy", "diverging", "no_learning", "overfitting")
 
 SEED_TRAIN_FLAGS = {"--data", "--output_dir", "--epochs", "--batch_size", "--learning_rate", "--hidden_dims",
