@@ -36,6 +36,29 @@ TRADE_FIELDS = ("entry_bar", "exit_bar", "side", "size", "entry_price", "exit_pr
                 "commission", "slippage", "pnl", "reason")
 
 
+@njit(cache=True, nogil=True)
+def _book_exit(trades, k, entry_bar, t, side, size, entry_px, px, cost_side, slip_ticks_px, mult, reason):
+    """Write closed trade ``k`` into ``trades`` and return its gross P&L in dollars.
+
+    One booking routine for every exit (signal, stop, target, roll, session end, end of data), so
+    the three exit paths of :func:`simulate_reference` cannot drift apart. ``slip_ticks_px`` is the
+    entry plus exit slippage in points; dollars = points x size x ``mult``. Compiled by numba so the
+    compiled :func:`simulate` can call it; the plain reference calls the same routine.
+    """
+    gross = side * size * (px - entry_px) * mult
+    trades[k, 0] = entry_bar
+    trades[k, 1] = t
+    trades[k, 2] = side
+    trades[k, 3] = size
+    trades[k, 4] = entry_px
+    trades[k, 5] = px
+    trades[k, 6] = 2.0 * size * cost_side
+    trades[k, 7] = slip_ticks_px * size * mult
+    trades[k, 8] = gross - 2.0 * size * cost_side
+    trades[k, 9] = reason
+    return gross
+
+
 def simulate_reference(open_, high, low, close, signal, slip, roll_end, session_end, mult, cost_side,
                        stop_pts, target_pts, flat_session, roll_reopen, max_pos):
     """Simulate one signal series on one bar series.
@@ -103,18 +126,9 @@ def simulate_reference(open_, high, low, close, signal, slip, roll_end, session_
                     side = 1.0 if pos > 0 else -1.0
                     size = abs(pos)
                     px = open_[t] - side * slip[t]
-                    gross = side * size * (px - entry_px) * mult
+                    gross = _book_exit(trades, k, entry_bar, t, side, size, entry_px, px, cost_side,
+                                       entry_slip + slip[t], mult, SIGNAL)
                     realized += gross - size * cost_side
-                    trades[k, 0] = entry_bar
-                    trades[k, 1] = t
-                    trades[k, 2] = side
-                    trades[k, 3] = size
-                    trades[k, 4] = entry_px
-                    trades[k, 5] = px
-                    trades[k, 6] = 2.0 * size * cost_side
-                    trades[k, 7] = (entry_slip + slip[t]) * size * mult
-                    trades[k, 8] = gross - 2.0 * size * cost_side
-                    trades[k, 9] = SIGNAL
                     k += 1
                     pos = 0.0
                 if want != 0.0:
@@ -152,18 +166,9 @@ def simulate_reference(open_, high, low, close, signal, slip, roll_end, session_
             if reason >= 0:
                 size = abs(pos)
                 exit_slip = slip[t] if reason == STOP else 0.0
-                gross = side * size * (px - entry_px) * mult
+                gross = _book_exit(trades, k, entry_bar, t, side, size, entry_px, px, cost_side,
+                                   entry_slip + exit_slip, mult, reason)
                 realized += gross - size * cost_side
-                trades[k, 0] = entry_bar
-                trades[k, 1] = t
-                trades[k, 2] = side
-                trades[k, 3] = size
-                trades[k, 4] = entry_px
-                trades[k, 5] = px
-                trades[k, 6] = 2.0 * size * cost_side
-                trades[k, 7] = (entry_slip + exit_slip) * size * mult
-                trades[k, 8] = gross - 2.0 * size * cost_side
-                trades[k, 9] = reason
                 k += 1
                 blocked = True
                 block_val = pos
@@ -181,18 +186,9 @@ def simulate_reference(open_, high, low, close, signal, slip, roll_end, session_
                 side = 1.0 if pos > 0 else -1.0
                 size = abs(pos)
                 px = close[t] - side * slip[t]
-                gross = side * size * (px - entry_px) * mult
+                gross = _book_exit(trades, k, entry_bar, t, side, size, entry_px, px, cost_side,
+                                   entry_slip + slip[t], mult, reason)
                 realized += gross - size * cost_side
-                trades[k, 0] = entry_bar
-                trades[k, 1] = t
-                trades[k, 2] = side
-                trades[k, 3] = size
-                trades[k, 4] = entry_px
-                trades[k, 5] = px
-                trades[k, 6] = 2.0 * size * cost_side
-                trades[k, 7] = (entry_slip + slip[t]) * size * mult
-                trades[k, 8] = gross - 2.0 * size * cost_side
-                trades[k, 9] = reason
                 k += 1
                 if reason == ROLL and not roll_reopen:
                     blocked = True
