@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean-venv
+.PHONY: demo test bench lint browser clean-venv
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,23 @@ $(STAMP): pyproject.toml requirements.lock
 demo: $(STAMP)
 	$(BIN)/futures-vpoc demo --output_dir runs/demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+# Headless Chromium for the browser tests (tests/browser.py). Nothing to do when one is on PATH
+# (or $CHROMIUM names one); as root, Debian's `chromium` is installed; otherwise a hint is printed
+# and the browser tests skip (they fail when CI is set).
+browser:
+	@if [ -n "$$CHROMIUM" ] || command -v chromium >/dev/null 2>&1 \
+	  || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium (apt-get) for the browser tests"; \
+	  { DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+	    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+	    || echo "warning: installing chromium failed; the browser tests will not pass"; \
+	else \
+	  echo "note: headless Chromium not found; browser tests will skip (fail when CI is set). Install it: sudo apt-get install chromium"; \
+	fi
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
