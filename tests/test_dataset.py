@@ -214,3 +214,15 @@ def test_a_feature_that_is_never_defined_is_named(bars):
 
     with pytest.raises(UsageError, match="vix_level"):
         build_dataset(bars, builder=StandIn(tamper=dead))
+
+def test_a_feature_missing_on_most_of_the_train_span_is_named():
+    """Real daily S&P 500: VIX starts in 2014, so with the vix group the train part keeps few rows."""
+    from futures_vpoc.data.samples import sp500_daily
+
+    bars = sp500_daily()
+    with_vix = build_dataset(bars, groups=["price", "vix"], data_fraction=0.8)
+    sparse = with_vix.counts["sparse_features"]
+    assert set(sparse) >= {"vix_level", "vix_change"} and min(sparse.values()) > 0.9
+    assert with_vix.counts["train_span_rows"] > 10 * len(with_vix.y_train)
+    without = build_dataset(bars, groups=["price"], data_fraction=0.8)
+    assert "sparse_features" not in without.counts and len(without.y_train) > 2000

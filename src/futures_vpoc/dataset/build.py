@@ -177,8 +177,25 @@ def build_dataset(bars: pd.DataFrame, groups=None, target: str = "direction", ho
     part = (stamps[rows] >= val_start).astype(np.int64) + (stamps[rows] >= test_start)
     parts = _purge_overlaps(purged_parts(part, purge), labels, rows, (val_start, test_start))
     bounds = SplitBoundaries(stamps[np.argmax(window)], val_start, test_start, stamps[-1])
+    counts = _counts(window, complete, labels.labelled, parts)
+    counts.update(_sparse_train(X, names, window & labels.labelled & (stamps < val_start), len(parts.train)))
     return _assemble(X, names, labels, stamps, [rows[p] for p in (parts.train, parts.val, parts.test)],
-                     purge, bounds, _counts(window, complete, labels.labelled, parts))
+                     purge, bounds, counts)
+
+
+def _sparse_train(X: np.ndarray, names: tuple[str, ...], span: np.ndarray, n_train: int) -> dict:
+    """When the training part keeps under a quarter of its labelled rows, the features to blame.
+
+    Returns ``{}`` or ``{"train_span_rows": int, "sparse_features": {name: NaN share}}`` with the
+    (at most five) features most often NaN in the training span, NaN share in [0, 1].
+    """
+    total = int(span.sum())
+    if total == 0 or n_train >= 0.25 * total:
+        return {}
+    share = np.isnan(X[span]).mean(axis=0)
+    worst = np.argsort(-share, kind="stable")[:5]
+    return {"train_span_rows": total,
+            "sparse_features": {names[i]: round(float(share[i]), 4) for i in worst if share[i] > 0}}
 
 
 def _counts(window: np.ndarray, complete: np.ndarray, labelled: np.ndarray, parts: SplitIndices) -> dict:

@@ -656,6 +656,12 @@ class Trainer:
                          f"{param_count(self.model):,} parameters; device {self.device}, mixed precision {amp}, "
                          f"loss {self.loss.name}, {self.info.world_size} process(es), "
                          f"{self.steps_per_epoch:,} steps/epoch")
+        sparse = d.counts.get("sparse_features")
+        if sparse:
+            worst = ", ".join(f"{name} NaN on {share:.0%}" for name, share in sparse.items())
+            self.logger.warning(f"warning: training keeps {len(d.y_train):,} of {d.counts['train_span_rows']:,} "
+                                f"labelled rows of its span, because a row needs every feature ({worst}); "
+                                "leave that feature group out (--features) or use data where it exists")
 
     def _finish(self, stop_reason: str, message: str) -> TrainResult:
         last_state = clone_state(self.model.state_dict())
