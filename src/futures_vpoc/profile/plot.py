@@ -74,6 +74,16 @@ def _draw_histogram(ax, profile) -> None:
     ax.grid(axis="x", color="0.9")
 
 
+def _draw_levels(left, right, profile) -> None:
+    """The finished VPOC, VAH and VAL across both panels, with legend entries on the left."""
+    for ax in (left, right):
+        ax.axhline(profile.vpoc, color="#d62728", linewidth=1.3, zorder=5)
+        ax.axhline(profile.vah, color="#1f5fbf", linestyle="--", linewidth=1.0, zorder=5)
+        ax.axhline(profile.val, color="#1f5fbf", linestyle="--", linewidth=1.0, zorder=5)
+    left.plot([], [], color="#d62728", label=f"VPOC {profile.vpoc:.2f}")
+    left.plot([], [], color="#1f5fbf", linestyle="--", label=f"VAH {profile.vah:.2f} / VAL {profile.val:.2f}")
+
+
 def plot_session(bars: pd.DataFrame, developing: DevelopingProfile, session: int, path) -> Path:
     """Write a PNG of one session.
 
@@ -112,12 +122,7 @@ def plot_session(bars: pd.DataFrame, developing: DevelopingProfile, session: int
     if np.isfinite(prev):
         left.axhline(prev, color="0.45", linestyle="-.", linewidth=1.0, label=f"previous VPOC {prev:.2f}")
     _draw_histogram(right, profile)
-    for ax in (left, right):
-        ax.axhline(profile.vpoc, color="#d62728", linewidth=1.3, zorder=5)
-        ax.axhline(profile.vah, color="#1f5fbf", linestyle="--", linewidth=1.0, zorder=5)
-        ax.axhline(profile.val, color="#1f5fbf", linestyle="--", linewidth=1.0, zorder=5)
-    left.plot([], [], color="#d62728", label=f"VPOC {profile.vpoc:.2f}")
-    left.plot([], [], color="#1f5fbf", linestyle="--", label=f"VAH {profile.vah:.2f} / VAL {profile.val:.2f}")
+    _draw_levels(left, right, profile)
     hours = (sbars.index[-1] - sbars.index[0]) / pd.Timedelta(hours=1)
     step = next((h for h in (1, 2, 3, 4, 6, 12) if hours / h <= 10), 24)
     left.xaxis.set_major_locator(mdates.HourLocator(byhour=range(0, 24, step)) if step < 24 else
@@ -136,6 +141,73 @@ def plot_session(bars: pd.DataFrame, developing: DevelopingProfile, session: int
     fig.suptitle(f"{row['contract']}  trade date {row['trade_date']:%Y-%m-%d}  ({spec.scope.upper()} session, "
                  f"{spec.allocation} allocation, {spec.value_area:.0%} value area, {spec.expansion}-level)",
                  fontsize=11)
+    path = Path(path)
+    fig.savefig(path, format="png", bbox_inches="tight")
+    return path
+
+
+def plot_composite(bars: pd.DataFrame, sessions, n: int, path, shown: int = 60) -> Path:
+    """Write a PNG of the composite profile of the last ``n`` sessions (daily bars: one bar each).
+
+    Left: one candle per session for the last ``shown`` sessions, the rolling ``n``-session
+    composite VPOC and value area as step lines (each value as of that session's close, so the
+    line is what a trader knew then). Right: the histogram of the last composite with its VPOC,
+    VAH and VAL across both panels.
+
+    Parameters
+    ----------
+    bars : pandas.DataFrame
+        The BarFrame ``sessions`` was built from.
+    sessions : SessionProfiles
+        Finished session profiles (``session_profiles(bars)`` or ``developing.sessions``).
+    n : int
+        Sessions per composite (never across a contract change, see ``composite``).
+    path : str or os.PathLike
+        PNG file to write.
+    shown : int
+        Sessions drawn on the left.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from futures_vpoc.profile.composite import composite
+
+    last = len(sessions) - 1
+    first = max(0, last - shown + 1)
+    rolling = [composite(sessions, n, j) for j in range(first, last + 1)]
+    profile = rolling[-1]
+    days = pd.DatetimeIndex(sessions.table["trade_date"].iloc[first:last + 1])
+    window = bars.loc[pd.DatetimeIndex(bars["trade_date"]).isin(days)]
+    candles = pd.DataFrame({"open": window["open"].to_numpy(), "high": window["high"].to_numpy(),
+                            "low": window["low"].to_numpy(), "close": window["close"].to_numpy()},
+                           index=pd.DatetimeIndex(window["trade_date"]).tz_localize(EXCHANGE_TZ))
+    fig = Figure(figsize=(13, 7.5), dpi=110)
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(1, 2, width_ratios=(3.2, 1), wspace=0.03)
+    left = fig.add_subplot(grid[0])
+    right = fig.add_subplot(grid[1], sharey=left)
+    _draw_candles(left, candles, pd.Timedelta(days=1))
+    x = mdates.date2num(days.to_pydatetime())
+    x = np.r_[x, x[-1] + 1]
+    for attr, style, label in (("vpoc", dict(color="#ff8c00", linewidth=1.6), f"{n}-session composite VPOC"),
+                               ("vah", dict(color="#1f5fbf", linewidth=0.9, linestyle=":"), "composite VA"),
+                               ("val", dict(color="#1f5fbf", linewidth=0.9, linestyle=":"), None)):
+        y = np.array([getattr(p, attr) for p in rolling])
+        left.step(x, np.r_[y, y[-1]], where="post", label=label, zorder=4, **style)
+    _draw_histogram(right, profile)
+    _draw_levels(left, right, profile)
+    left.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=7))
+    left.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+    left.tick_params(axis="x", labelrotation=20)
+    left.set_xlabel("trade date")
+    left.set_ylabel("price (index points)")
+    left.grid(color="0.92")
+    left.legend(loc="best", fontsize=8, framealpha=0.9)
+    right.tick_params(labelleft=False)
+    fig.suptitle(f"{profile.contract}: composite of the last {len(profile.trade_dates)} sessions to "
+                 f"{pd.Timestamp(profile.trade_dates[-1]):%Y-%m-%d} ({profile.spec.allocation} allocation, "
+                 f"{profile.spec.value_area:.0%} value area)", fontsize=11)
     path = Path(path)
     fig.savefig(path, format="png", bbox_inches="tight")
     return path
