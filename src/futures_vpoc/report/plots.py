@@ -23,21 +23,33 @@ PHASE_COLOURS = {"plateau": "#e9ecef", "overfitting": "#efe3fb", "instability": 
 NONFINITE_STYLE = dict(marker="x", color="#d62728", linestyle="none", markersize=7, clip_on=False, zorder=5)
 
 
-def _new() -> tuple[Figure, object]:
-    fig = Figure(figsize=SIZE, dpi=DPI)
+def new_figure(size: tuple[float, float] = SIZE, **subplots) -> tuple[Figure, object]:
+    """An Agg figure (no display, no pyplot state) and its axes, gridded in the report's style.
+
+    ``subplots`` go to :meth:`matplotlib.figure.Figure.subplots` (e.g. ``nrows=2, sharex=True``);
+    the axes come back as that method returns them.
+    """
+    fig = Figure(figsize=size, dpi=DPI)
     FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
-    ax.grid(True, color="#e5e5e5", linewidth=0.6)
-    return fig, ax
+    axes = fig.subplots(**subplots)
+    for ax in np.atleast_1d(axes).ravel():
+        ax.grid(True, color="#e5e5e5", linewidth=0.6)
+    return fig, axes
 
 
-def _png(fig: Figure) -> bytes:
+def figure_png(fig: Figure) -> bytes:
+    """A figure as PNG bytes at the report's resolution (layout tightened first)."""
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
     return buf.getvalue()
+
+
+def _new() -> tuple[Figure, object]:
+    fig, ax = new_figure()
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    return fig, ax
 
 
 def _shade(ax, c: Curves) -> None:
@@ -81,7 +93,7 @@ def loss_plot(c: Curves) -> bytes:
     ax.set_ylabel("loss")
     ax.set_title("Loss")
     ax.legend(fontsize=8, loc="best")
-    return _png(fig)
+    return figure_png(fig)
 
 
 def accuracy_plot(c: Curves) -> bytes:
@@ -99,7 +111,7 @@ def accuracy_plot(c: Curves) -> bytes:
     ax.set_ylabel("accuracy [%]")
     ax.set_title("Validation accuracy")
     ax.legend(fontsize=8, loc="best")
-    return _png(fig)
+    return figure_png(fig)
 
 
 def nan_plot(c: Curves) -> bytes:
@@ -117,7 +129,7 @@ def nan_plot(c: Curves) -> bytes:
     handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
     ax.legend(handles=handles, fontsize=8, loc="center left")
     ax.set_title("NaN rate and valid batches")
-    return _png(fig)
+    return figure_png(fig)
 
 
 def grad_plot(c: Curves) -> bytes:
@@ -138,7 +150,7 @@ def grad_plot(c: Curves) -> bytes:
     ax.set_ylabel("L2 norm")
     ax.set_title("Gradient norm before clipping")
     ax.legend(fontsize=8, loc="best")
-    return _png(fig)
+    return figure_png(fig)
 
 
 def lr_plot(c: Curves) -> bytes:
@@ -151,7 +163,7 @@ def lr_plot(c: Curves) -> bytes:
     _empty(ax)
     ax.set_ylabel("learning rate")
     ax.set_title("Learning rate")
-    return _png(fig)
+    return figure_png(fig)
 
 
 PLOTS = {"loss": loss_plot, "accuracy": accuracy_plot, "nan": nan_plot, "grad": grad_plot, "lr": lr_plot}
