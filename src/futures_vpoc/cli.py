@@ -121,12 +121,9 @@ def build_parser() -> Parser:
     add_analyze_parser(sub)
     add_backtest_parser(sub)
 
-    demo = sub.add_parser("demo", help="run the whole chain on embedded data", allow_abbrev=False)
-    demo.add_argument("--output_dir", default="runs/demo", help="folder for the demo's outputs")
-    src = demo.add_mutually_exclusive_group()
-    src.add_argument("--data", default=None, help="your own merged file instead of the embedded data")
-    src.add_argument("--dataset", choices=("synthetic", "sp500-daily"), default="synthetic")
-    demo.add_argument("--seed", type=int, default=7)
+    from futures_vpoc.cli_demo import add_demo_parser
+
+    add_demo_parser(sub)
     return top
 
 
@@ -236,57 +233,11 @@ def cmd_data_sample(args) -> int:
     return 0
 
 
-def cmd_demo(args) -> int:
-    from futures_vpoc.data.barframe import read_merged, write_merged
-    from futures_vpoc.data.check import check_bars, format_check
-
-    t0 = time.perf_counter()
-    out_dir = Path(args.output_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if args.data:
-        bars = read_merged(args.data)
-        _say(f"read {len(bars):,} bars from {args.data}", t0)
-    elif args.dataset == "sp500-daily":
-        from futures_vpoc.data.samples import sp500_daily
-
-        bars = sp500_daily()
-        write_merged(bars, out_dir / "sp500_daily_vix.csv")
-        _say(f"wrote {len(bars):,} real daily bars to {out_dir / 'sp500_daily_vix.csv'}", t0)
-    else:
-        from futures_vpoc.data.synthetic import SynthConfig, synthesize
-
-        bars, _ = synthesize(SynthConfig(seed=args.seed))
-        path = out_dir / "synthetic_es_vix.csv"
-        write_merged(bars, path)
-        _say(f"built the synthetic ES market: {len(bars):,} one-minute bars -> {path}", t0)
-    print(format_check(check_bars(bars), "(demo data)"))
-    _demo_profiles(bars, out_dir, t0)
-    _say("demo finished", t0)
-    return 0
-
-
-def _demo_profiles(bars, out_dir: Path, t0: float) -> None:
-    """Session profiles of the demo data: the last sessions' table and a picture of the last one."""
-    from futures_vpoc.data.barframe import atomic_write
-    from futures_vpoc.profile import developing_profile
-    from futures_vpoc.profile.plot import plot_session
-
-    dev = developing_profile(bars)
-    table = dev.sessions.table
-    _say(f"volume profiles: {len(table):,} sessions, developing VPOC/VAH/VAL for {len(bars):,} bars", t0)
-    cols = ["trade_date", "contract", "vpoc", "val", "vah", "va_width", "volume"]
-    print(table[cols].tail(5).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    png = out_dir / "profile_last_session.png"
-    atomic_write(png, lambda tmp: plot_session(bars, dev, -1, tmp))
-    _say(f"wrote {png}", t0)
-
-
 COMMANDS = {
     ("data", "synth"): cmd_data_synth,
     ("data", "merge"): cmd_data_merge,
     ("data", "check"): cmd_data_check,
     ("data", "sample"): cmd_data_sample,
-    ("demo", None): cmd_demo,
 }
 
 
@@ -315,6 +266,10 @@ def _handler(args):
         from futures_vpoc.cli_analyze import cmd_analyze
 
         return cmd_analyze
+    if args.command == "demo":
+        from futures_vpoc.cli_demo import cmd_demo
+
+        return lambda parsed: cmd_demo(parsed, main)
     if args.command == "features":
         from futures_vpoc.cli_features import cmd_features
 

@@ -1,0 +1,165 @@
+"""``futures-vpoc demo``: the whole chain, its folder rules, its console output and its closing table."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from futures_vpoc.cli import main
+from futures_vpoc.cli_demo import prepare_folder
+from futures_vpoc.cli_demo_runner import MARKER, _Tee
+from futures_vpoc.cli_demo_stages import sparse_groups
+from futures_vpoc.errors import UsageError
+
+STAGES = ("data", "profile", "features", "train", "analyze", "backtest", "scale-up", "ensemble")
+
+
+@pytest.fixture(scope="module")
+def synthetic_demo(tmp_path_factory):
+    """A two-month synthetic demo with one epoch per run (the default is a year and 8 epochs)."""
+    out = tmp_path_factory.mktemp("runs") / "demo"
+    buf = io.StringIO()
+    import contextlib
+
+    with contextlib.redirect_stdout(buf):
+        status = main(["demo", "--output_dir", str(out), "--months", "2", "--epochs", "1", "--n_random", "5"])
+    return out, status, buf.getvalue()
+
+
+def test_demo_runs_every_stage_and_writes_the_report(synthetic_demo):
+    out, status, console = synthetic_demo
+    assert status == 0
+    for path in ("report.html", "train/summary.json", "train/analysis.html", "backtest/stats.json",
+                 "backtest/equity.csv", "scaleup/scaleup.json", "ensemble/ensemble.json",
+                 "profile/sessions.parquet", "profile/sample_session.png", "features/features.parquet", MARKER):
+        assert (out / path).is_file(), path
+    logs = sorted(p.name for p in (out / "logs").iterdir())
+    assert [name.split("_", 1)[1][:-4] for name in logs] == list(STAGES)
+    assert (out.parent / "index.html").is_file()  # the runs folder lists every run
+
+
+def test_demo_console_shows_progress_and_the_closing_table(synthetic_demo):
+    out, _, console = synthetic_demo
+    for stage in STAGES:
+        assert f"] {stage}: done in " in console, stage
+    assert "epoch 1/1 " in console  # training progress is echoed
+    assert " step " not in console  # ... but not the per-step detail (it is in the log)
+    summary = json.loads((out / "train" / "summary.json").read_text())
+    table = console[console.index("result"):]
+    assert f"{100 * summary['test_accuracy']:.1f}%" in table and "majority baseline" in table
+    assert "worst NaN rate" in table
+    stats = json.loads((out / "backtest" / "stats.json").read_text())
+    for name, row in stats.items():
+        line = next(x for x in table.splitlines() if x.strip().startswith(name + " "))
+        assert f"{row['net_pnl_usd']:,.2f}" in line
+    assert str(out / "report.html") in table
+
+
+def test_demo_trains_with_the_seed_strategy_1_flags(synthetic_demo):
+    out, _, _ = synthetic_demo
+    argv = json.loads((out / "train" / "config.json").read_text())["argv"]
+    pairs = {"--batch_size": "32", "--learning_rate": "0.00005", "--dropout_rate": "0.3", "--weight_decay": "0.001",
+             "--gradient_clip_value": "5.0", "--early_stopping_patience": "25", "--data_fraction": "0.8",
+             "--chunk_size": "25000"}
+    for flag, value in pairs.items():
+        assert argv[argv.index(flag) + 1] == value, flag
+    assert argv[argv.index("--hidden_dims") + 1:argv.index("--hidden_dims") + 4] == ["64", "32", "16"]
+    assert "--adaptive_loss" in argv and "--use_mixed_precision" in argv
+
+
+def test_a_second_demo_replaces_the_first_in_place(synthetic_demo, tmp_path):
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / MARKER).write_text("{}\n")
+    (out / "report.html").write_text("old")
+    (out / "train").mkdir()
+    prepare_folder(out)
+    assert sorted(p.name for p in out.iterdir()) == sorted([MARKER, "logs"])
+
+
+def test_demo_refuses_a_folder_that_is_not_its_own(tmp_path, capsys):
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "thesis.tex").write_text("precious")
+    assert main(["demo", "--output_dir", str(other)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not empty" in err[0]
+    assert (other / "thesis.tex").read_text() == "precious"
+    (other / MARKER).write_text("{}\n")  # a demo folder with a foreign file in it
+    with pytest.raises(UsageError, match="did not write"):
+        prepare_folder(other)
+    assert (other / "thesis.tex").read_text() == "precious"
+
+
+def test_demo_with_a_missing_data_file_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["demo", "--output_dir", str(tmp_path / "d"), "--data", str(tmp_path / "nope.csv")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nope.csv" in err[0]
+
+
+def test_tee_echoes_only_the_kept_lines():
+    log, console = io.StringIO(), io.StringIO()
+    tee = _Tee(log, console, (r"epoch \d+/\d+ ",))
+    tee.write("epoch 1 step 50/100: loss 1\nepoch 1/3  train 0.5\npartial ")
+    tee.write("line\n")
+    assert log.getvalue() == "epoch 1 step 50/100: loss 1\nepoch 1/3  train 0.5\npartial line\n"
+    assert console.getvalue().strip() == "epoch 1/3  train 0.5"
+
+
+def test_sparse_groups_finds_a_group_missing_on_most_rows():
+    n = 100
+    table = pd.DataFrame({"timestamp": np.arange(n), "price_ret_1": np.ones(n),
+                          "vix_level": np.r_[np.full(75, np.nan), np.ones(25)],
+                          "vix_change": np.ones(n), "volume_x": np.r_[np.full(40, np.nan), np.ones(60)]})
+    assert sparse_groups(table) == {"vix": 0.25}
+
+
+@pytest.mark.slow
+def test_demo_on_the_real_daily_sp500_data(tmp_path, capsys):
+    out = tmp_path / "sp"
+    assert main(["demo", "--output_dir", str(out), "--dataset", "sp500-daily", "--epochs", "3",
+                 "--n_random", "5"]) == 0
+    console = capsys.readouterr().out
+    assert "calendar group" in console or "calendar" in (out / "report.html").read_text()
+    page = (out / "report.html").read_text()
+    assert "composite" in page  # the profile picture is a daily-bar composite, and says so
+    assert (out / "profile" / f"composite_20_sessions.png").is_file()
+    config = json.loads((out / "train" / "config.json").read_text())
+    assert "vix" not in config["features"] and "calendar" not in config["features"]
+    summary = json.loads((out / "train" / "summary.json").read_text())
+    assert summary["n_train"] > 2000  # 1999-2018 daily rows, not only the VIX years
+
+
+def test_demo_on_your_own_merged_file(tmp_path, capsys):
+    data = tmp_path / "mine.csv"
+    assert main(["data", "synth", "--out", str(data), "--start", "2023-03-01", "--end", "2023-04-28",
+                 "--signal", "3"]) == 0
+    out = tmp_path / "runs" / "mydemo"
+    assert main(["demo", "--output_dir", str(out), "--data", str(data), "--epochs", "1", "--n_random", "5",
+                 "--budget_minutes", "0"]) == 0
+    console = capsys.readouterr().out
+    assert "scale-up skipped" in console and "ensemble skipped" in console
+    assert not (out / "scaleup").exists() and not (out / "data").exists()  # your file is used in place
+    assert "mine.csv" in (out / "report.html").read_text()
+
+
+@pytest.mark.browser
+def test_report_html_renders_in_headless_chromium(synthetic_demo):
+    """Acceptance: no console errors, every image loads, the screenshot is not blank."""
+    from browser import check_page, require_chromium
+
+    require_chromium()
+    out, _, _ = synthetic_demo
+    results = {page.name: check_page(page) for page in (out / "report.html", out.parent / "index.html")}
+    for name, result in results.items():
+        assert result.console_errors == [], name
+        assert result.broken_images == [], name
+        assert not result.blank, name
+    report = results["report.html"]
+    assert report.images >= 8  # profile, migration, five training curves, equity curves
+    assert report.height > 3 * 900  # a long page, captured whole
