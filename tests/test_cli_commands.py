@@ -1,4 +1,4 @@
-"""`data synth`, `data sample`, `data check` and `demo` as a user runs them."""
+"""`data synth`, `data sample` and `data check` as a user runs them (`demo`: tests/test_demo.py)."""
 
 import pandas as pd
 import pytest
@@ -42,13 +42,3 @@ def test_data_check_reads_a_merged_file_and_a_vendor_file(tmp_path, capsys):
     assert main(["data", "check", str(nt)]) == 0
     out = capsys.readouterr().out
     assert "ninjatrader" in out and "ESM4" in out and "rows          2" in out
-
-
-@pytest.mark.slow
-def test_demo_builds_the_synthetic_market_and_prints_the_check(tmp_path, capsys):
-    assert main(["demo", "--output_dir", str(tmp_path / "demo")]) == 0
-    out = capsys.readouterr().out
-    assert "synthetic ES market" in out and "problems      0" in out
-    assert (tmp_path / "demo" / "synthetic_es_vix.csv").exists()
-    assert "volume profiles: 258 sessions" in out
-    assert (tmp_path / "demo" / "profile_last_session.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

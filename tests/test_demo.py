@@ -47,6 +47,7 @@ def test_demo_console_shows_progress_and_the_closing_table(synthetic_demo):
     out, _, console = synthetic_demo
     for stage in STAGES:
         assert f"] {stage}: done in " in console, stage
+    assert "problems      0" in console and "ESH3" in console  # the data check summary is echoed
     assert "epoch 1/1 " in console  # training progress is echoed
     assert " step " not in console  # ... but not the per-step detail (it is in the log)
     summary = json.loads((out / "train" / "summary.json").read_text())
