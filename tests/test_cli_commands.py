@@ -1,7 +1,6 @@
 """`data synth`, `data sample` and `data check` as a user runs them (`demo`: tests/test_demo.py)."""
 
 import pandas as pd
-import pytest
 
 from futures_vpoc.cli import main
 from futures_vpoc.data.barframe import read_merged
