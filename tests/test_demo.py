@@ -164,3 +164,12 @@ def test_report_html_renders_in_headless_chromium(synthetic_demo):
     report = results["report.html"]
     assert report.images >= 8  # profile, migration, five training curves, equity curves
     assert report.height > 3 * 900  # a long page, captured whole
+
+
+@pytest.mark.parametrize("flag,value", [("--months", "0"), ("--epochs", "0"), ("--budget_minutes", "-1"),
+                                        ("--signal", "-2"), ("--n_random", "-1")])
+def test_demo_refuses_impossible_numbers_before_writing(tmp_path, capsys, flag, value):
+    assert main(["demo", "--output_dir", str(tmp_path / "d"), flag, value]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and flag in err[0]
+    assert not (tmp_path / "d").exists()

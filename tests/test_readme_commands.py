@@ -143,3 +143,25 @@ def test_every_readme_command_runs(tmp_path, monkeypatch):
             monkeypatch.delenv(key)
     assert (tmp_path / "runs" / "demo" / "report.html").is_file()
     assert os.path.isfile(tmp_path / "TRAINING" / "CONSERVATIVE_V1" / "analysis.html")
+
+
+INLINE_RUN_ELSEWHERE = {
+    "train --output_dir DIR --resume": "tests/test_train_processes.py (SIGKILL, then --resume)",
+}
+
+
+def test_inline_commands_in_the_prose_parse():
+    """`futures-vpoc ...` mentioned inside a sentence: each parses (placeholders filled in) or is run elsewhere."""
+    inline = re.findall(r"`(?:futures-vpoc|python -m futures_vpoc) ([^`]+)`", README.read_text())
+    assert inline, "the README mentions no inline command"
+    for text in inline:
+        if text in INLINE_RUN_ELSEWHERE:
+            continue
+        argv = [{"RUN_DIR": "runs/demo/train", "DIR": "runs/demo/train", "FILE": "data.csv"}.get(w, w)
+                for w in shlex.split(text)]
+        try:
+            build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help prints and exits 0
+            assert exc.code == 0, text
+    text = (Path(__file__).parent / "test_train_processes.py").read_text()
+    assert "--resume" in text and "SIGKILL" in text

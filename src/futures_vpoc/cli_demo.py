@@ -35,10 +35,24 @@ from futures_vpoc.cli_demo_stages import run_all
 from futures_vpoc.errors import DataError, UsageError
 
 
+DESCRIPTION = ("Run the whole chain: data, volume profiles, features, training with the seed's Strategy 1 "
+               "flags, its analysis, a backtest against the VPOC rules and baselines, and (when the time "
+               "budget allows) a short scale-up and ensemble; then write DIR/report.html and index.html in "
+               "the runs folder. Each stage is the subcommand you would type; its output goes to DIR/logs/.")
+
+
+def _check_numbers(args) -> None:
+    for flag, value, least in (("--months", args.months, 1), ("--epochs", args.epochs, 1),
+                               ("--budget_minutes", args.budget_minutes, 0), ("--n_random", args.n_random, 0),
+                               ("--signal", args.signal, 0)):
+        if value is not None and not value >= least:
+            raise UsageError(f"{flag} {value}: must be at least {least}")
+
+
 def add_demo_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``demo`` on ``subparsers``."""
     p = subparsers.add_parser("demo", help="run the whole chain on embedded data and write report.html",
-                              description=__doc__.split("\n\n")[0], allow_abbrev=False)
+                              description=DESCRIPTION, allow_abbrev=False)
     p.add_argument("--output_dir", default="runs/demo", help="folder for every output (default runs/demo)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--data", default=None, help="your own merged file instead of the embedded data")
@@ -84,6 +98,7 @@ def prepare_folder(out: Path) -> None:
 
 def cmd_demo(args, run: Callable[[list[str]], int]) -> int:
     """Run ``futures-vpoc demo``; ``run`` executes one subcommand's argv and returns its status."""
+    _check_numbers(args)
     if args.data and not Path(args.data).is_file():
         raise DataError("file not found", file=args.data, hint="--data takes a merged file (futures-vpoc data merge)")
     demo = Demo(args, run)
