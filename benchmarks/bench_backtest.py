@@ -18,11 +18,11 @@ import sys  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-from _common import line, median_seconds  # noqa: E402
+from _common import line, median_seconds, scaled  # noqa: E402
 
 from futures_vpoc.backtest.kernels import simulate, simulate_reference  # noqa: E402
 
-N_BARS = 1_000_000
+N_BARS = scaled(1_000_000, least=5_000)
 BUDGET = 20_000_000
 
 

@@ -20,14 +20,16 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import sys  # noqa: E402
 
-from _common import line, median_seconds  # noqa: E402
+from _common import line, median_seconds, scaled, scaled_dates  # noqa: E402
 
 from futures_vpoc.data.synthetic import SynthConfig, synthesize  # noqa: E402
 from futures_vpoc.features import GROUPS, all_specs, build_features  # noqa: E402
 from futures_vpoc.profile import ProfileSpec, developing_profile, vpoc_migration  # noqa: E402
 
-CONFIG = SynthConfig(start="2021-01-04", end="2023-12-29", seed=3)
-ROWS = 1_000_000
+# At least six weeks and 20,000 bars: every 240-bar window warms up and the GARCH fit has a training part.
+_START, _END = scaled_dates("2021-01-04", "2023-12-29", least_days=42)
+CONFIG = SynthConfig(start=_START, end=_END, seed=3)
+ROWS = scaled(1_000_000, least=20_000)
 BUDGET_SECONDS = 20.0
 
 

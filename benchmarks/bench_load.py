@@ -3,29 +3,36 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pyarrow.csv as pacsv
 
-from _common import WORK, line, median_seconds
+from _common import WORK, line, median_seconds, scale, scaled, scaled_dates
 
 from futures_vpoc.data.barframe import read_merged, write_merged
 from futures_vpoc.data.load import load_es
 from futures_vpoc.data.synthetic import SynthConfig, synthesize
 
 BUDGET = 5.0
+ROWS = scaled(1_000_000, least=5_000)
+# The synthetic range the rows are cut from: at least four weeks (about 27,000 bars).
+_START, _END = scaled_dates("2021-01-04", "2024-06-28", least_days=28)
 
 
-def make_files(rows: int = 1_000_000):
-    """Write the same bars as a merged CSV, a NinjaTrader export and a generic CSV (once)."""
-    WORK.mkdir(exist_ok=True)
-    merged = WORK / "bench_merged.csv"
-    nt = WORK / "ES 06-23.Last.txt"
-    generic = WORK / "bench_generic.csv"
+def make_files(rows: int = ROWS, where: Path = WORK):
+    """Write the same bars as a merged CSV, a NinjaTrader export and a generic CSV into ``where``
+    (once: files already there are reused, so ``where`` must only ever hold one size)."""
+    where.mkdir(exist_ok=True)
+    merged = where / "bench_merged.csv"
+    nt = where / "ES 06-23.Last.txt"
+    generic = where / "bench_generic.csv"
     if merged.exists() and nt.exists() and generic.exists():
         return merged, nt, generic
-    bars, _ = synthesize(SynthConfig(start="2021-01-04", end="2024-06-28", seed=3))
+    bars, _ = synthesize(SynthConfig(start=_START, end=_END, seed=3))
     bars = bars.iloc[:rows]
     write_merged(bars, merged)
     end = (bars.index + np.timedelta64(1, "m")).strftime("%Y%m%d %H%M%S")
@@ -46,8 +53,23 @@ def bare(path, semicolon=False):
     return pacsv.read_csv(path, read_options=read, parse_options=parse)
 
 
+@contextlib.contextmanager
+def _files():
+    """The full-size files, cached in ``_work``; at any other scale, files in a temporary folder
+    removed afterwards, so a scaled run never leaves small files that a full-size run would reuse."""
+    if scale() == 1.0:
+        yield make_files()
+        return
+    with tempfile.TemporaryDirectory(prefix="futures_vpoc_bench_") as tmp:
+        yield make_files(ROWS, Path(tmp))
+
+
 def main(repeats: int = 3) -> dict:
-    merged, nt, generic = make_files()
+    with _files() as files:
+        return _run(*files, repeats)
+
+
+def _run(merged, nt, generic, repeats: int) -> dict:
     results = {}
     cases = [
         ("ninjatrader export", nt, True, lambda: load_es(nt, fmt="auto")),

@@ -21,12 +21,13 @@ import sys  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from _common import line, median_seconds  # noqa: E402
+from _common import line, median_seconds, scaled_dates  # noqa: E402
 
 from futures_vpoc.data.synthetic import SynthConfig, synthesize  # noqa: E402
 from futures_vpoc.profile import ProfileSpec, developing_profile, session_profiles  # noqa: E402
 
-CONFIG = SynthConfig(start="2015-01-02", end="2023-12-29", seed=3)
+_START, _END = scaled_dates("2015-01-02", "2023-12-29", least_days=28)  # at least four weeks
+CONFIG = SynthConfig(start=_START, end=_END, seed=3)
 FINISHED_BUDGET = 5_000_000
 DEVELOPING_BUDGET = 2_000_000
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from _common import line, median_seconds
+from _common import line, median_seconds, scaled_dates
 
 from futures_vpoc.data.synthetic import SynthConfig, synthesize
 
-CONFIG = SynthConfig(start="2021-01-04", end="2023-12-29", seed=11)
+_START, _END = scaled_dates("2021-01-04", "2023-12-29", least_days=28)  # at least four weeks
+CONFIG = SynthConfig(start=_START, end=_END, seed=11)
 
 
 def main(repeats: int = 3) -> dict:

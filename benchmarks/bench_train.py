@@ -35,6 +35,7 @@ import time
 
 import numpy as np
 import torch
+from _common import scaled
 from torch import nn
 
 from futures_vpoc.ml import TrainConfig, TrainData, Trainer
@@ -45,8 +46,11 @@ HIDDEN = (512, 256, 128, 64)
 THREADS = 2
 SEED_FLAGS = dict(learning_rate=2e-4, hidden_dims=HIDDEN, dropout_rate=0.15, weight_decay=5e-5, warmup_steps=3000,
                   gradient_clip_value=2.0, early_stopping_patience=30, adaptive_loss=True)
-CASES = (("batch 64", 64, False, 64 * 300), ("batch 64 + mixed precision", 64, True, 64 * 300),
-         ("batch 4096", 4096, False, 4096 * 24), ("batch 4096 + mixed precision", 4096, True, 4096 * 24))
+# Training rows per case; scaled runs keep at least two batches per epoch.
+CASES = (("batch 64", 64, False, scaled(64 * 300, least=64 * 2)),
+         ("batch 64 + mixed precision", 64, True, scaled(64 * 300, least=64 * 2)),
+         ("batch 4096", 4096, False, scaled(4096 * 24, least=4096 * 2)),
+         ("batch 4096 + mixed precision", 4096, True, scaled(4096 * 24, least=4096 * 2)))
 
 
 def _data(rows: int) -> TrainData:
@@ -100,7 +104,7 @@ def loop_rate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch: int, am
             opt.step()
 
     model.train()
-    epoch(limit=5)
+    epoch(limit=min(5, (n + batch - 1) // batch))  # never an empty batch, even at a small scale
     t0 = time.perf_counter()
     epoch()
     return n / (time.perf_counter() - t0)
