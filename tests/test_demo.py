@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -129,7 +128,7 @@ def test_demo_on_the_real_daily_sp500_data(tmp_path, capsys):
     assert "calendar group" in console or "calendar" in (out / "report.html").read_text()
     page = (out / "report.html").read_text()
     assert "composite" in page  # the profile picture is a daily-bar composite, and says so
-    assert (out / "profile" / f"composite_20_sessions.png").is_file()
+    assert (out / "profile" / "composite_20_sessions.png").is_file()
     config = json.loads((out / "train" / "config.json").read_text())
     assert "vix" not in config["features"] and "calendar" not in config["features"]
     summary = json.loads((out / "train" / "summary.json").read_text())

@@ -24,7 +24,7 @@ from futures_vpoc.data.synthetic import SynthConfig, synthesize
 from futures_vpoc.diagnostics.analysis import analyze_run
 from futures_vpoc.profile import developing_profile
 from futures_vpoc.profile.plot import plot_session
-from futures_vpoc.report.backtest_html import _fmt as fmt_stat
+from futures_vpoc.report.backtest_html import fmt_stat
 from futures_vpoc.report.demo_report import (SECTIONS, DemoInputs, _migration_points, migration_plot,
                                              render_demo_report, write_demo_report)
 

@@ -84,7 +84,7 @@ def _trades_plot(res: BacktestResults) -> bytes:
     return _png(fig)
 
 
-def _fmt(v) -> str:
+def fmt_stat(v) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, (int, np.integer)):
@@ -103,18 +103,18 @@ def _stats_table(res: BacktestResults) -> str:
     head = "<tr><th>Statistic</th>" + "".join(f"<th>{html.escape(n)}</th>" for n in names) + "</tr>"
     rows = []
     for key, label in LABELS.items():
-        cells = "".join(f"<td>{_fmt(res.strategies[n].stats.get(key, math.nan))}</td>" for n in names)
+        cells = "".join(f"<td>{fmt_stat(res.strategies[n].stats.get(key, math.nan))}</td>" for n in names)
         rows.append(f"<tr><td>{html.escape(label)}</td>{cells}</tr>")
         if key == "sharpe":
-            ci = "".join(f"<td>[{_fmt(res.strategies[n].stats.get('sharpe_ci95_low', math.nan))}, "
-                         f"{_fmt(res.strategies[n].stats.get('sharpe_ci95_high', math.nan))}]</td>" for n in names)
+            ci = "".join(f"<td>[{fmt_stat(res.strategies[n].stats.get('sharpe_ci95_low', math.nan))}, "
+                         f"{fmt_stat(res.strategies[n].stats.get('sharpe_ci95_high', math.nan))}]</td>" for n in names)
             rows.append(f"<tr><td>Sharpe 95% block-bootstrap interval</td>{ci}</tr>")
     for key, label in (("psr", "Probabilistic Sharpe ratio (vs 0)"),
                        ("dsr", f"Deflated Sharpe ratio ({res.n_trials} trials)"),
                        ("dsr_benchmark_sharpe", "DSR benchmark Sharpe (expected max. of unskilled trials)"),
                        ("dsr_significant", "Significant (DSR > 0.95)"),
                        ("p_value_random", "p-value vs random signals")):
-        cells = "".join(f"<td>{_fmt(res.strategies[n].stats.get(key, math.nan))}</td>" for n in names)
+        cells = "".join(f"<td>{fmt_stat(res.strategies[n].stats.get(key, math.nan))}</td>" for n in names)
         rows.append(f"<tr><td>{html.escape(label)}</td>{cells}</tr>")
     return f"<table class=\"epochs\">{head}{''.join(rows)}</table>"
 

@@ -15,12 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -30,12 +27,13 @@ from futures_vpoc.data.check import CheckReport
 from futures_vpoc.diagnostics.analysis import Analysis, analyze_run
 from futures_vpoc.diagnostics.quality import QualityRow
 from futures_vpoc.errors import FuturesVpocError
-from futures_vpoc.report.backtest_html import _fmt as fmt_stat
+from futures_vpoc.report.common import (EXTRA_CSS, accuracy_vs_majority, baseline_text, esc, href, num, pct,
+                                        read_json, stat_text, usd)
 from futures_vpoc.report.blocks import Bullets, Code, Figures, Para, Table, Verdict, badge
-from futures_vpoc.report.html import CSS, _block, data_uri
+from futures_vpoc.report.html import CSS, data_uri, render_block
 from futures_vpoc.report.plots import figure_png, new_figure, render_plots
 from futures_vpoc.report.sections import DECISION_TREE, FIGURES, command_lines
-from futures_vpoc.report.write import _write_text
+from futures_vpoc.report.write import write_text
 
 SECTIONS = (
     ("summary", "Summary"),
@@ -51,14 +49,6 @@ SECTIONS = (
 )
 """Section anchors and ``<h2>`` headings, in page order."""
 
-EXTRA_CSS = """
-nav{font-size:13.5px;color:#57606a} nav a{margin-right:10px}
-.lead{color:#424a53;font-style:italic}
-.summary{border:1px solid #d0d7de;border-radius:8px;padding:4px 16px 8px;background:#f6f8fa}
-.num td{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px}
-img.wide{width:100%;border:1px solid #d0d7de;border-radius:4px}
-.notrun{color:#6e7781}
-"""
 MIGRATION_COLUMN = "migration"
 """Session-table column read as the VPOC migration [points] when present."""
 
@@ -122,21 +112,17 @@ class DemoInputs:
 # small HTML pieces
 
 
-def _esc(text) -> str:
-    return html.escape(str(text), quote=False)
-
-
 def _lead(text: str) -> str:
-    return f'<p class="lead">{_esc(text)}</p>'
+    return f'<p class="lead">{esc(text)}</p>'
 
 
 def _not_run(text: str) -> str:
-    return f'<p class="notrun">{_esc(text)}</p>'
+    return f'<p class="notrun">{esc(text)}</p>'
 
 
 def _table(header, rows, numeric: bool = False) -> str:
     """A table through the analysis report's renderer; cells are text (``code``/**bold** marks)."""
-    body = _block(Table(tuple(header), tuple(tuple(str(c) for c in r) for r in rows)), {})
+    body = render_block(Table(tuple(header), tuple(tuple(str(c) for c in r) for r in rows)), {})
     return f'<div class="num">{body}</div>' if numeric else body
 
 
@@ -144,31 +130,10 @@ def _img(png: bytes, alt: str) -> str:
     return f'<img class="wide" src="{data_uri(png)}" alt="{html.escape(alt)}">'
 
 
-def _href(target: Path, base: Path | None) -> str:
-    """A relative, URL-quoted link from folder ``base`` (None: the working directory) to ``target``."""
-    rel = os.path.relpath(Path(target).resolve(), Path(base or Path.cwd()).resolve())
-    return quote(Path(rel).as_posix())
-
-
 def _link(target: Path, base: Path | None, text: str) -> str:
     if not Path(target).is_file():
         return _not_run(f"{Path(target).name} was not written.")
-    return f'<p><a href="{_href(target, base)}">{_esc(text)}</a></p>'
-
-
-def _num(value, digits: int = 2) -> str:
-    """A number with thousands separators; ``n/a`` for None/NaN/non-numbers."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        return "n/a"
-    if isinstance(value, (int, np.integer)):
-        return f"{int(value):,}"
-    return f"{value:,.{digits}f}" if math.isfinite(value) else "n/a"
-
-
-def _pct(fraction, digits: int = 1) -> str:
-    """A fraction in [0, 1] as a percentage; ``n/a`` when missing or not finite."""
-    return "n/a" if not isinstance(fraction, (int, float)) or not math.isfinite(fraction) else \
-        f"{100 * fraction:.{digits}f}%"
+    return f'<p><a href="{href(target, base)}">{esc(text)}</a></p>'
 
 
 def _duration(td: pd.Timedelta) -> str:
@@ -200,13 +165,6 @@ def _read_error(exc: Exception) -> str:
     return f"could not be read ({type(exc).__name__}: {exc})"
 
 
-def _read_json(path: Path) -> dict:
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ValueError(f"{Path(path).name} holds no JSON object")
-    return data
-
-
 def _load(inputs: DemoInputs) -> _Loaded:
     analysis = analysis_error = stats = equity = backtest_error = None
     try:
@@ -217,7 +175,7 @@ def _load(inputs: DemoInputs) -> _Loaded:
         backtest_error = "Backtest: not run."
     else:
         try:
-            stats = _read_json(Path(inputs.backtest_dir) / "stats.json")
+            stats = read_json(Path(inputs.backtest_dir) / "stats.json")
             equity = pd.read_csv(Path(inputs.backtest_dir) / "equity.csv", index_col="trade_date", parse_dates=True)
         except (OSError, ValueError) as exc:
             backtest_error = "Backtest " + _read_error(exc) + "."
@@ -226,11 +184,6 @@ def _load(inputs: DemoInputs) -> _Loaded:
 
 def _quality_row(a: Analysis, metric: str) -> QualityRow | None:
     return next((q for q in a.quality if q.metric == metric), None)
-
-
-def _baseline(q: QualityRow) -> str:
-    """The accuracy row's baseline without its ``(majority class)`` label."""
-    return (q.baseline or "n/a").replace(" (majority class)", "")
 
 
 # --------------------------------------------------------------------------------------------
@@ -242,7 +195,7 @@ def _accuracy_line(a: Analysis) -> str:
     if q is None or q.value == "n/a":
         return "Test accuracy: not recorded."
     return (f"Test accuracy **{q.value}** (95% CI {q.interval or 'n/a'}) vs majority baseline "
-            f"{_baseline(q)}, p = {q.p_value or 'n/a'}.")
+            f"{baseline_text(q)}, p = {q.p_value or 'n/a'}.")
 
 
 def _best_baseline(stats: dict) -> str | None:
@@ -253,20 +206,8 @@ def _best_baseline(stats: dict) -> str | None:
     return others[int(np.argmax(key))] if others else None
 
 
-def _stat(s: dict, key: str) -> str:
-    """One statistic of ``stats.json`` as the backtest page writes it (missing or null: ``n/a``)."""
-    value = s.get(key)
-    return fmt_stat(math.nan if value is None else value)
-
-
-def _usd(value) -> str:
-    """Dollars with sign and thousands separators (``-$15,476.50``); ``n/a`` when missing."""
-    text = _num(value, 2)
-    return text if text == "n/a" else ("-$" + text[1:] if text.startswith("-") else "$" + text)
-
-
 def _strategy_text(name: str, s: dict) -> str:
-    return f"{name} Sharpe {_stat(s, 'sharpe')}, net P&L {_usd(s.get('net_pnl_usd'))}"
+    return f"{name} Sharpe {stat_text(s, 'sharpe')}, net P&L {usd(s.get('net_pnl_usd'))}"
 
 
 def _backtest_line(stats: dict | None, error: str | None) -> str:
@@ -287,13 +228,13 @@ def _summary(inputs: DemoInputs, got: _Loaded) -> str:
         verdict = _not_run("No verdict: the training run " + (got.analysis_error or "is missing") + ".")
     else:
         facts = dict(a.run_facts)
-        verdict = _block(Verdict(a.ready, a.verdict.upper(), a.reason), {})
+        verdict = render_block(Verdict(a.ready, a.verdict.upper(), a.reason), {})
         items = [_accuracy_line(a), f"Worst NaN rate / fewest valid batches: "
                  f"{facts.get('Worst NaN rate / fewest valid batches', 'n/a')}."]
     items.append(_backtest_line(got.stats, got.backtest_error))
     return (_lead("The verdict on the trained model and the headline numbers; every section below shows "
                   "where they come from.")
-            + f'<div class="summary">{verdict}{_block(Bullets(tuple(items)), {})}</div>')
+            + f'<div class="summary">{verdict}{render_block(Bullets(tuple(items)), {})}</div>')
 
 
 # --------------------------------------------------------------------------------------------
@@ -315,7 +256,7 @@ def _data(inputs: DemoInputs) -> str:
     c = inputs.check
     out = [_lead("The bars every stage read: what period they cover, which futures contracts, where the "
                  "contract rolls are, and whether anything looks wrong."),
-           f"<p>{_esc(inputs.dataset_note)}</p>", f"<p>File: <code>{_esc(inputs.data_file)}</code></p>",
+           f"<p>{esc(inputs.dataset_note)}</p>", f"<p>File: <code>{esc(inputs.data_file)}</code></p>",
            _table(("Figure", "Value"), _data_facts(c)),
            "<h3>Contracts</h3>",
            _table(("Contract", "First trade date", "Last trade date", "Bars"),
@@ -325,7 +266,7 @@ def _data(inputs: DemoInputs) -> str:
                       [(d, a, b, f"{j:+.2f}") for d, a, b, j in c.rolls], numeric=True)
                if c.rolls else _not_run("No contract roll in this period."))
     out.append("<h3>Problems</h3>")
-    out.append(_block(Bullets(tuple(c.problems)), {}) if c.problems else _not_run("None found."))
+    out.append(render_block(Bullets(tuple(c.problems)), {}) if c.problems else _not_run("None found."))
     return "".join(out)
 
 
@@ -341,7 +282,7 @@ def _cell(value, digits: int = 2) -> str:
     if isinstance(value, pd.Timestamp):
         return str(value.date())
     if isinstance(value, (float, np.floating)):
-        return _num(float(value), digits)
+        return num(float(value), digits)
     return str(value)
 
 
@@ -359,7 +300,7 @@ def _profile(inputs: DemoInputs) -> str:
                  "session (the developing VPOC).")]
     if inputs.profile_png:
         out.append(f'<figure style="width:100%">{_img(inputs.profile_png, inputs.profile_caption)}'
-                   f"<figcaption>{_esc(inputs.profile_caption)}</figcaption></figure>")
+                   f"<figcaption>{esc(inputs.profile_caption)}</figcaption></figure>")
     else:
         out.append(_not_run("Profile picture: not run."))
     s = inputs.sessions
@@ -444,12 +385,12 @@ def _training(inputs: DemoInputs, got: _Loaded) -> str:
     a = got.analysis
     if a is None:
         return "".join(out) + _not_run(f"Training run {inputs.train_dir}: {got.analysis_error}.")
-    out += [_block(Verdict(a.ready, a.verdict.upper(), a.reason), {}), "<h3>The command that ran</h3>"]
+    out += [render_block(Verdict(a.ready, a.verdict.upper(), a.reason), {}), "<h3>The command that ran</h3>"]
     if not a.command_recorded:
         out.append("<p>config.json holds no <code>argv</code>; this command is rebuilt from the settings.</p>")
-    out += [_block(Code(command_lines(a.command, a.environment)), {}),
+    out += [render_block(Code(command_lines(a.command, a.environment)), {}),
             _table(("Figure", "Value"), a.run_facts), "<h3>Training curves</h3>",
-            _block(Figures(FIGURES), render_plots(a.curves)),
+            render_block(Figures(FIGURES), render_plots(a.curves)),
             _link(a.run_dir / "analysis.html", inputs.report_dir, "The run's full training analysis (analysis.html)")]
     return "".join(out)
 
@@ -492,8 +433,8 @@ def _stats_rows(stats: dict) -> list[list[str]]:
     for name, s in stats.items():
         if not isinstance(s, dict):
             continue
-        cells = [_stat(s, k) for k in STAT_COLUMNS]
-        lo, hi = _stat(s, "sharpe_ci95_low"), _stat(s, "sharpe_ci95_high")
+        cells = [stat_text(s, k) for k in STAT_COLUMNS]
+        lo, hi = stat_text(s, "sharpe_ci95_low"), stat_text(s, "sharpe_ci95_high")
         ci = "n/a" if "n/a" in (lo, hi) else f"[{lo}, {hi}]"
         cells.insert(4, ci)
         rows.append([f"**{name}**" if name == "model" else name, *cells])
@@ -507,9 +448,9 @@ def _significance(stats: dict) -> str:
     verdict = ("significant: the Sharpe ratio survives the deflation for the strategies tried"
                if m.get("dsr_significant") else "not significant: the Sharpe ratio can be luck given the "
                "strategies tried")
-    return (f"The model's deflated Sharpe ratio is {_stat(m, 'dsr')} over {_stat(m, 'n_trials')} "
+    return (f"The model's deflated Sharpe ratio is {stat_text(m, 'dsr')} over {stat_text(m, 'n_trials')} "
             f"trials (significant above 0.95), so it is {verdict}. Its p-value against random signals with the "
-            f"same number of trades and holding times is {_stat(m, 'p_value_random')} (the share of random seeds "
+            f"same number of trades and holding times is {stat_text(m, 'p_value_random')} (the share of random seeds "
             "doing at least as well).")
 
 
@@ -524,7 +465,7 @@ def _backtest(inputs: DemoInputs, got: _Loaded) -> str:
     header = ["Strategy"] + [LABELS.get(k, k) for k in STAT_COLUMNS]
     header.insert(5, "Sharpe 95% interval")
     header[-3:] = ["PSR (vs 0)", "DSR", "p vs random"]
-    out += [_table(header, _stats_rows(got.stats), numeric=True), f"<p>{_esc(_significance(got.stats))}</p>",
+    out += [_table(header, _stats_rows(got.stats), numeric=True), f"<p>{esc(_significance(got.stats))}</p>",
             _link(Path(inputs.backtest_dir) / "backtest.html", inputs.report_dir,
                   "The full backtest report: drawdowns, monthly returns, trades (backtest.html)")]
     return "".join(out)
@@ -534,22 +475,17 @@ def _backtest(inputs: DemoInputs, got: _Loaded) -> str:
 # 8. scale-up and ensemble
 
 
-def _acc(d: dict, acc: str, ci: str, base: str) -> str:
-    lo, hi = (d.get(ci) or (None, None))[:2]
-    return f"{_pct(d.get(acc))} [{_pct(lo)}, {_pct(hi)}] vs {_pct(d.get(base))}"
-
-
 def _scaleup(path: Path, base: Path | None) -> str:
-    d = _read_json(path / "scaleup.json")
-    rows = [(r.get("architecture", "?"), _num(r.get("parameters")), _num(r.get("epochs")), r.get("stop_reason", "?"),
-             _pct(r.get("nan_rate_max"), 2), _num(r.get("best_val_loss"), 4),
-             _acc(r, "test_accuracy", "test_accuracy_ci95", "test_majority_baseline"),
+    d = read_json(path / "scaleup.json")
+    rows = [(r.get("architecture", "?"), num(r.get("parameters")), num(r.get("epochs")), r.get("stop_reason", "?"),
+             pct(r.get("nan_rate_max"), 2), num(r.get("best_val_loss"), 4),
+             accuracy_vs_majority(r, "test_accuracy", "test_accuracy_ci95", "test_majority_baseline"),
              f"{badge(r.get('gate') == 'pass')} " + "; ".join(r.get("gate_reasons") or []))
             for r in d.get("rungs", [])]
     text = (f"Winner: **{d.get('winner') or 'none'}** ({d.get('chosen_by', '')})"
             + (f"; stopped at {d['stopped_at']}" if d.get("stopped_at") else "")
             + (f"; not trained: {', '.join(d['not_trained'])}" if d.get("not_trained") else "") + ".")
-    return (_block(Para(text), {})
+    return (render_block(Para(text), {})
             + _table(("Rung", "Parameters", "Epochs", "Stop", "Worst NaN", "Best val loss",
                       "Test accuracy [95% CI] vs majority", "Gate"), rows, numeric=True)
             + _link(path / "scaleup.md", base, "scaleup.md"))
@@ -557,18 +493,18 @@ def _scaleup(path: Path, base: Path | None) -> str:
 
 def _member_row(name: str, weight: str, m: dict) -> tuple:
     t = m.get("test", {})
-    return (name, weight, _num(m.get("param_count")), _num(m.get("val", {}).get("log_loss"), 4),
-            _acc(t, "accuracy", "accuracy_ci95", "majority_baseline"), _stat(t, "p_value"),
-            _num(t.get("auc"), 3))
+    return (name, weight, num(m.get("param_count")), num(m.get("val", {}).get("log_loss"), 4),
+            accuracy_vs_majority(t, "accuracy", "accuracy_ci95", "majority_baseline"), stat_text(t, "p_value"),
+            num(t.get("auc"), 3))
 
 
 def _ensemble(path: Path, base: Path | None) -> str:
-    d = _read_json(path / "ensemble.json")
+    d = read_json(path / "ensemble.json")
     weights = d.get("weights", {})
-    rows = [_member_row(m.get("group", "?"), _num(weights.get(m.get("group")), 3), m) for m in d.get("members", [])]
+    rows = [_member_row(m.get("group", "?"), num(weights.get(m.get("group")), 3), m) for m in d.get("members", [])]
     rows.append(_member_row("**ensemble**", "-", d.get("ensemble", {})))
-    note = f"<p>{_esc(d['rows_note'])}</p>" if d.get("rows_note") else ""
-    return (_block(Para(f"Weights fit on {d.get('weights_fit_on', 'validation')}."), {}) + note
+    note = f"<p>{esc(d['rows_note'])}</p>" if d.get("rows_note") else ""
+    return (render_block(Para(f"Weights fit on {d.get('weights_fit_on', 'validation')}."), {}) + note
             + _table(("Member", "Weight", "Parameters", "Val log-loss", "Test accuracy [95% CI] vs majority",
                       "p vs majority", "Test AUC"), rows, numeric=True)
             + _link(path / "ensemble.md", base, "ensemble.md"))
@@ -601,16 +537,16 @@ def _next(got: _Loaded) -> str:
     if a is None:
         return "".join(out) + _not_run(f"Not available: the training run {got.analysis_error}.")
     for n, rec in enumerate(a.recommendations, 1):
-        out += [f"<h3>{n}. {_esc(rec.title)}</h3>", _block(Para(rec.reason), {}),
-                _block(Code(command_lines(rec.argv)), {})]
+        out += [f"<h3>{n}. {esc(rec.title)}</h3>", render_block(Para(rec.reason), {}),
+                render_block(Code(command_lines(rec.argv)), {})]
     if not a.recommendations:
         out.append(_not_run("No recommendation."))
     if a.withheld:
-        out += ["<p>Not recommended now:</p>", _block(Bullets(a.withheld), {})]
+        out += ["<p>Not recommended now:</p>", render_block(Bullets(a.withheld), {})]
     items = tuple(text + ("  **← this run**" if k == a.decision.step else "")
                   for k, text in enumerate(DECISION_TREE, 1))
-    out += ["<h3>Decision tree</h3>", _block(Bullets(items, ordered=True), {}),
-            _block(Para(f"**Where this run stands**: step {a.decision.step}: {a.decision.outcome}. "
+    out += ["<h3>Decision tree</h3>", render_block(Bullets(items, ordered=True), {}),
+            render_block(Para(f"**Where this run stands**: step {a.decision.step}: {a.decision.outcome}. "
                         f"**Next**: {a.decision.next_step}."), {})]
     return "".join(out)
 
@@ -623,7 +559,7 @@ def _timings(inputs: DemoInputs) -> str:
         out.append(_table(("Stage", "Wall time [s]"), rows, numeric=True))
     else:
         out.append(_not_run("Stage timings: not recorded."))
-    out.append(_block(Bullets(tuple(map(str, inputs.notes))), {}) if inputs.notes else _not_run("No notes."))
+    out.append(render_block(Bullets(tuple(map(str, inputs.notes))), {}) if inputs.notes else _not_run("No notes."))
     return "".join(out)
 
 
@@ -651,9 +587,9 @@ def render_demo_report(inputs: DemoInputs) -> str:
               "migration": _migration(inputs), "training": _training(inputs, got), "metrics": _metrics(got),
               "backtest": _backtest(inputs, got), "scaling": _scaling(inputs), "next": _next(got),
               "timings": _timings(inputs)}
-    nav = "<nav>" + "".join(f'<a href="#{k}">{_esc(t)}</a>' for k, t in SECTIONS) + "</nav>"
-    body = "\n".join(f'<h2 id="{k}">{_esc(t)}</h2>\n{bodies[k]}' for k, t in SECTIONS)
-    t = _esc(inputs.title)
+    nav = "<nav>" + "".join(f'<a href="#{k}">{esc(t)}</a>' for k, t in SECTIONS) + "</nav>"
+    body = "\n".join(f'<h2 id="{k}">{esc(t)}</h2>\n{bodies[k]}' for k, t in SECTIONS)
+    t = esc(inputs.title)
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{t}</title>\n'
             f"<style>{CSS}{EXTRA_CSS}</style>\n</head>\n<body>\n<h1>{t}</h1>\n{nav}\n{body}\n</body>\n</html>\n")
 
@@ -669,5 +605,5 @@ def write_demo_report(inputs: DemoInputs, path: str | Path) -> Path:
         inputs = dataclasses.replace(inputs, report_dir=path.parent)
     page = render_demo_report(inputs)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_text(path, page)
+    write_text(path, page)
     return path

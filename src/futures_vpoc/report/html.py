@@ -43,7 +43,7 @@ _BADGES = {PASS: '<span class="badge pass">PASS</span>', FAIL: '<span class="bad
            NA: '<span class="badge na">N/A</span>'}
 
 
-def _inline(text: str) -> str:
+def inline(text: str) -> str:
     out = html.escape(text, quote=False)
     out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
     out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
@@ -59,8 +59,8 @@ def data_uri(png: bytes) -> str:
 
 def _table(block: Table) -> str:
     epochs = ' class="epochs"' if block.header and block.header[0] == "epoch" else ""
-    head = "".join(f"<th>{_inline(h)}</th>" for h in block.header)
-    body = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in block.rows)
+    head = "".join(f"<th>{inline(h)}</th>" for h in block.header)
+    body = "".join("<tr>" + "".join(f"<td>{inline(c)}</td>" for c in row) + "</tr>" for row in block.rows)
     return f"<table{epochs}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -73,19 +73,19 @@ def _figures(block: Figures, images: Mapping[str, bytes]) -> str:
     return "\n".join(parts)
 
 
-def _block(block: Block, images: Mapping[str, bytes]) -> str:
+def render_block(block: Block, images: Mapping[str, bytes]) -> str:
     if isinstance(block, Heading):
-        return f"<h{block.level}>{_inline(block.text)}</h{block.level}>"
+        return f"<h{block.level}>{inline(block.text)}</h{block.level}>"
     if isinstance(block, Para):
-        return f"<p>{_inline(block.text)}</p>"
+        return f"<p>{inline(block.text)}</p>"
     if isinstance(block, Verdict):
         cls = "ready" if block.ready else "not-ready"
         mark = _BADGES[PASS if block.ready else FAIL]
         return (f'<div class="verdict {cls}">{mark} <strong>{html.escape(block.title)}</strong>: '
-                f"{_inline(block.text)}</div>")
+                f"{inline(block.text)}</div>")
     if isinstance(block, Bullets):
         tag = "ol" if block.ordered else "ul"
-        return f"<{tag}>" + "".join(f"<li>{_inline(i)}</li>" for i in block.items) + f"</{tag}>"
+        return f"<{tag}>" + "".join(f"<li>{inline(i)}</li>" for i in block.items) + f"</{tag}>"
     if isinstance(block, Table):
         return _table(block)
     if isinstance(block, Code):
@@ -108,6 +108,6 @@ def render_html(analysis: Analysis, images: Mapping[str, bytes]) -> str:
         :func:`futures_vpoc.report.plots.render_plots`; missing keys are left out.
     """
     title = html.escape(f"Training analysis: {analysis.run_dir.name}")
-    body = "\n".join(_block(b, images) for b in build_document(analysis))
+    body = "\n".join(render_block(b, images) for b in build_document(analysis))
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'
             f"<style>{CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")

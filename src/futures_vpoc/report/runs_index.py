@@ -20,9 +20,10 @@ from pathlib import Path
 from futures_vpoc.diagnostics.analysis import analyze_run
 from futures_vpoc.errors import FuturesVpocError
 from futures_vpoc.report.blocks import badge
-from futures_vpoc.report.demo_report import EXTRA_CSS, _acc, _baseline, _esc, _href, _num, _read_json, _stat, _usd
-from futures_vpoc.report.html import CSS, _inline
-from futures_vpoc.report.write import _write_text
+from futures_vpoc.report.common import (EXTRA_CSS, accuracy_vs_majority, baseline_text, esc, href, num, read_json,
+                                        stat_text, usd)
+from futures_vpoc.report.html import CSS, inline
+from futures_vpoc.report.write import write_text
 
 INDEX_FILE = "index.html"
 LOG_NAME = re.compile(r"futures_vpoc_(\d{8}_\d{6})\.log$")
@@ -91,7 +92,7 @@ def _training(folder: Path) -> tuple[str, ...]:
     a = analyze_run(folder)
     facts, model = dict(a.run_facts), dict(a.model_config)
     q = next((q for q in a.quality if q.metric == "Accuracy"), None)
-    acc = "n/a" if q is None or q.value == "n/a" else f"{q.value} [{q.interval}] vs {_baseline(q)}, p {q.p_value}"
+    acc = "n/a" if q is None or q.value == "n/a" else f"{q.value} [{q.interval}] vs {baseline_text(q)}, p {q.p_value}"
     return (f"{badge(a.ready)} {a.verdict}", acc, facts.get("Worst NaN rate / fewest valid batches", "n/a"),
             facts.get("Epochs completed", "n/a"), model.get("Architecture", "n/a"), facts.get("Stop reason", "n/a"))
 
@@ -105,32 +106,32 @@ def _best(stats: dict) -> str:
     if not names:
         return "n/a"
     best = max(names, key=key)
-    return f"{best} ({_stat(stats[best], 'sharpe')}, {_usd(stats[best].get('net_pnl_usd'))})"
+    return f"{best} ({stat_text(stats[best], 'sharpe')}, {usd(stats[best].get('net_pnl_usd'))})"
 
 
 def _backtest(folder: Path) -> tuple[str, ...]:
-    stats = _read_json(folder / "stats.json")
+    stats = read_json(folder / "stats.json")
     m = stats.get("model")
     if not isinstance(m, dict):
         return ("no model", "-", "-", _best(stats))
-    return (_stat(m, "sharpe"), _usd(m.get("net_pnl_usd")), _stat(m, "dsr"), _best(stats))
+    return (stat_text(m, "sharpe"), usd(m.get("net_pnl_usd")), stat_text(m, "dsr"), _best(stats))
 
 
 def _scaleup(folder: Path) -> tuple[str, ...]:
-    d = _read_json(folder / "scaleup.json")
+    d = read_json(folder / "scaleup.json")
     rungs = {r.get("architecture"): r for r in d.get("rungs", [])}
     win = rungs.get(d.get("winner"))
-    acc = _acc(win, "test_accuracy", "test_accuracy_ci95", "test_majority_baseline") if win else "n/a"
+    acc = accuracy_vs_majority(win, "test_accuracy", "test_accuracy_ci95", "test_majority_baseline") if win else "n/a"
     return (", ".join(map(str, d.get("ladder", []))), str(d.get("winner") or "none"), acc,
             str(d.get("stopped_at") or "-"))
 
 
 def _ensemble(folder: Path) -> tuple[str, ...]:
-    d = _read_json(folder / "ensemble.json")
+    d = read_json(folder / "ensemble.json")
     weights = d.get("weights", {})
-    members = ", ".join(f"{g} ({_num(weights.get(g), 2)})" for g in d.get("groups", weights))
+    members = ", ".join(f"{g} ({num(weights.get(g), 2)})" for g in d.get("groups", weights))
     test = d.get("ensemble", {}).get("test", {})
-    return (members, _acc(test, "accuracy", "accuracy_ci95", "majority_baseline"), _stat(test, "p_value"))
+    return (members, accuracy_vs_majority(test, "accuracy", "accuracy_ci95", "majority_baseline"), stat_text(test, "p_value"))
 
 
 def _demo(folder: Path) -> tuple[str, ...]:
@@ -201,16 +202,16 @@ def _name_cell(row: Row, root: Path) -> str:
     name = root.resolve().name if rel == "." else Path(rel).as_posix()
     target = row.folder / LINKS[row.kind]
     if not target.is_file():
-        return f"{_esc(name)} <small>(no {LINKS[row.kind]})</small>"
-    return f'<a href="{_href(target, root)}">{_esc(name)}</a>'
+        return f"{esc(name)} <small>(no {LINKS[row.kind]})</small>"
+    return f'<a href="{href(target, root)}">{esc(name)}</a>'
 
 
 def _kind_table(rows: list[Row], root: Path, columns: tuple[str, ...]) -> str:
-    head = "".join(f"<th>{_esc(h)}</th>" for h in ("Run", "Written", *columns))
+    head = "".join(f"<th>{esc(h)}</th>" for h in ("Run", "Written", *columns))
     body = []
     for r in rows:
         when = r.when.strftime("%Y-%m-%d %H:%M:%S") if r.when != datetime.min else "?"
-        cells = "".join(f"<td>{_inline(c)}</td>" for c in (when, *r.cells))
+        cells = "".join(f"<td>{inline(c)}</td>" for c in (when, *r.cells))
         body.append(f"<tr><td>{_name_cell(r, root)}</td>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -234,10 +235,10 @@ def render_runs_index(root: str | Path) -> str:
     parts = []
     for kind, title, columns in KINDS:
         mine = [r for r in rows if r.kind == kind]
-        parts.append(f'<h2 id="{kind}">{_esc(title)} ({len(mine)})</h2>')
+        parts.append(f'<h2 id="{kind}">{esc(title)} ({len(mine)})</h2>')
         parts.append(_kind_table(mine, root, columns) if mine else '<p class="notrun">None found.</p>')
-    t = _esc(f"Runs in {root.resolve().name or root.resolve()}")
-    lead = (f"<p class=\"lead\">Every run found below <code>{_esc(root)}</code> (hidden folders skipped), newest "
+    t = esc(f"Runs in {root.resolve().name or root.resolve()}")
+    lead = (f"<p class=\"lead\">Every run found below <code>{esc(root)}</code> (hidden folders skipped), newest "
             "first. The names link to each run's own report.</p>")
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{t}</title>\n'
             f"<style>{CSS}{EXTRA_CSS}</style>\n</head>\n<body>\n<h1>{t}</h1>\n{lead}\n{''.join(parts)}\n"
@@ -252,5 +253,5 @@ def write_runs_index(root: str | Path) -> Path:
     root = Path(root)
     page = render_runs_index(root)
     path = root / INDEX_FILE
-    _write_text(path, page)
+    write_text(path, page)
     return path

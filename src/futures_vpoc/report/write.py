@@ -19,7 +19,7 @@ MARKDOWN_FILE = "analysis.md"
 HTML_FILE = "analysis.html"
 
 
-def _write_text(path: Path, text: str) -> None:
+def write_text(path: Path, text: str) -> None:
     umask = os.umask(0)
     os.umask(umask)
 
@@ -54,6 +54,6 @@ def write_analysis(run_dir: str | Path) -> Analysis:
     analysis = analyze_run(run_dir)
     markdown = render_markdown(analysis)
     page = render_html(analysis, render_plots(analysis.curves))
-    _write_text(analysis.run_dir / MARKDOWN_FILE, markdown)
-    _write_text(analysis.run_dir / HTML_FILE, page)
+    write_text(analysis.run_dir / MARKDOWN_FILE, markdown)
+    write_text(analysis.run_dir / HTML_FILE, page)
     return analysis
