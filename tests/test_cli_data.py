@@ -7,7 +7,6 @@ the line and the column, and must write no output file.
 
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

@@ -9,7 +9,6 @@ of 2014-01-03..2014-01-21 as shipped in ``arch.data.vix``; OPEN/HIGH/LOW are mad
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import numpy as np

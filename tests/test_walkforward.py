@@ -94,6 +94,7 @@ def test_walk_forward_synthetic_year_end_to_end(tmp_path, capsys):
         assert (run / "best.pt").is_file() and rec["checkpoint"] == "best.pt"
         train_end = pd.Timestamp(rec["train_end"])
         test_start, test_end = pd.Timestamp(rec["test_start"]), pd.Timestamp(rec["test_end"])
+        assert test_end > test_start
         # no model predicts a bar inside its own training window (nor the purge after it)
         first_allowed = index[index.get_loc(train_end) + 1 + rec["purge_bars"]]
         assert test_start >= first_allowed > train_end
