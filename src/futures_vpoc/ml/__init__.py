@@ -14,6 +14,10 @@ Modules
 :mod:`.checkpoint`   ``best.pt``/``last.pt``: save atomically, load, predict.
 :mod:`.rundir`       the run directory, ``metrics.jsonl``, the log file, the progress bar.
 :mod:`.distributed`  torchrun / DistributedDataParallel helpers.
+:mod:`.device`       device, mixed-precision dtype, the AdamW factory, the fault-injection hooks.
+:mod:`.epoch`        the steps of one training epoch and their accumulators.
+:mod:`.evaluation`   the model on the validation part (every epoch) and the test part (at the end).
+:mod:`.records`      ``config.json``, epoch records and log lines, ``summary.json``, test predictions.
 :mod:`.trainer`      :class:`Trainer`, the loop.
 """
 

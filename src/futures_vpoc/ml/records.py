@@ -1,0 +1,211 @@
+"""What a training run writes and says: ``config.json``, the epoch record and its log lines, ``summary.json``,
+``predictions_test.parquet``, the opening (announce) and closing lines.
+
+Every function here formats or writes what the :class:`~futures_vpoc.ml.trainer.Trainer` hands it; none
+holds state. ``resolved`` is the block of settings resolved at setup (:func:`resolved_settings`), as
+``config.json`` stores it under ``"resolved"``; the announce line and the summary read it too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from futures_vpoc import __version__
+from futures_vpoc.ml.config import TrainConfig
+from futures_vpoc.ml.epoch import EpochStats
+from futures_vpoc.ml.inputs import TrainData
+from futures_vpoc.ml.loss import AdaptiveHuberLoss
+from futures_vpoc.ml.model import param_count
+from futures_vpoc.ml.rundir import write_json
+
+TENSORBOARD_KEYS = ("train_loss", "val_loss", "val_accuracy", "val_auc", "nan_rate", "grad_norm_mean", "lr")
+"""Epoch-record keys written as TensorBoard scalars (``--tensorboard``)."""
+
+
+def amp_name(amp_dtype: torch.dtype | None) -> str | None:
+    """``bfloat16``/``float16`` for an autocast dtype, None when mixed precision is off."""
+    return str(amp_dtype).replace("torch.", "") if amp_dtype is not None else None
+
+
+def resolved_settings(*, device: torch.device, amp_dtype: torch.dtype | None, scaler, world_size: int, loss,
+                      optimizer, steps_per_epoch: int, total_steps: int, model) -> dict:
+    """The settings resolved at setup, in ``config.json``'s ``"resolved"`` order."""
+    return {"device": str(device), "amp_dtype": amp_name(amp_dtype),
+            "grad_scaler": scaler is not None, "world_size": world_size,
+            "loss": loss.name, "optimizer": type(optimizer).__name__,
+            "steps_per_epoch": steps_per_epoch, "total_steps": total_steps,
+            "param_count": param_count(model), "torch_threads": torch.get_num_threads()}
+
+
+def write_config(run_dir: Path | None, config: TrainConfig, data: TrainData, meta: dict, resolved: dict) -> None:
+    """``config.json``: every setting, then ``meta`` and the facts of the run (nothing when ``run_dir`` is None)."""
+    if run_dir is None:
+        return
+    settings = config.to_dict()
+    facts = {**meta,
+             "resolved": resolved,
+             "versions": {"futures_vpoc": __version__, "torch": str(torch.__version__), "numpy": np.__version__},
+             "input_features": {"names": list(data.feature_names), "count": data.n_features},
+             "target_spec": {"target": data.target, "horizon": data.horizon,
+                             "decision_threshold": data.decision_threshold},
+             "counts": data.counts,
+             "boundaries": (data.dataset_state or {}).get("boundaries"),
+             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    clash = set(settings) & set(facts)
+    if clash:
+        raise RuntimeError(f"config.json keys {sorted(clash)} would hide settings")
+    doc = {**settings, **facts}
+    write_json(run_dir / "config.json", doc)
+
+
+def announce(logger, data: TrainData, config: TrainConfig, resolved: dict, run_dir: Path | None,
+             log_path) -> None:
+    """The opening lines: where the run writes, the data and the model (and a warning on sparse features)."""
+    d, r = data, resolved
+    amp = "off" if r["amp_dtype"] is None else r["amp_dtype"] + (" + GradScaler" if r["grad_scaler"] else "")
+    where = f"run directory {run_dir}" if run_dir else "no run directory"
+    logger.info(f"{where}; log {log_path}" if log_path else where)
+    logger.info(f"rows train/val/test {len(d.y_train):,}/{len(d.y_val):,}/{len(d.y_test):,}, "
+                f"{d.n_features} features, target {d.target} (horizon {d.horizon}); model "
+                f"{d.n_features}-{'-'.join(map(str, config.hidden_dims))}-1, "
+                f"{r['param_count']:,} parameters; device {r['device']}, mixed precision {amp}, "
+                f"loss {r['loss']}, {r['world_size']} process(es), "
+                f"{r['steps_per_epoch']:,} steps/epoch")
+    sparse = d.counts.get("sparse_features")
+    if sparse:
+        worst = ", ".join(f"{name} NaN on {share:.0%}" for name, share in sparse.items())
+        logger.warning(f"warning: training keeps {len(d.y_train):,} of {d.counts['train_span_rows']:,} "
+                       f"labelled rows of its span, because a row needs every feature ({worst}); "
+                       "leave that feature group out (--features) or use data where it exists")
+
+
+def epoch_record(epoch: int, acc: EpochStats, val: dict, guard, step: int, loss) -> dict:
+    """One epoch's line of ``metrics.jsonl`` (``huber_delta`` added under the adaptive Huber loss)."""
+    total = max(acc.total, 1)
+    rec = {
+        "epoch": epoch,
+        "train_loss": acc.loss_sum / acc.rows if acc.rows else None,
+        "val_loss": val["val_loss"],
+        "val_accuracy": val["val_accuracy"],
+        "val_auc": val["val_auc"],
+        "nan_batches": acc.nan,
+        "total_batches": acc.total,
+        "nan_rate": acc.nan / total,
+        "valid_batch_pct": 100.0 * acc.stepped / total,
+        "grad_norm_mean": acc.norm_sum / acc.stepped if acc.stepped else None,
+        "grad_norm_max": acc.norm_max if acc.stepped else None,
+        "clipped_pct": 100.0 * acc.clipped / acc.stepped if acc.stepped else 0.0,
+        "lr": acc.lr,
+        "seconds": acc.seconds,
+        "scaler_skips": acc.scaler_skips,
+        "lr_scale": guard.lr_scale,
+        "rollbacks": guard.rollbacks,
+        "step": step,
+        "samples_per_second": acc.samples / acc.seconds if acc.seconds > 0 else None,
+    }
+    if isinstance(loss, AdaptiveHuberLoss):
+        rec["huber_delta"] = loss.delta
+    return rec
+
+
+def log_epoch(logger, epochs: int, rec: dict, acc: EpochStats) -> None:
+    """The epoch's info line (and its ``--verbose`` detail line) from its record."""
+    fmt = lambda v, f: "n/a" if v is None else format(v, f)  # noqa: E731
+    logger.info(f"epoch {rec['epoch']}/{epochs}  train {fmt(rec['train_loss'], '.5f')}  "
+                f"val {fmt(rec['val_loss'], '.5f')}  acc {fmt(rec['val_accuracy'], '.4f')}  "
+                f"auc {fmt(rec['val_auc'], '.4f')}  nan {rec['nan_rate']:.2%}  "
+                f"valid {rec['valid_batch_pct']:.1f}%  |g| {fmt(rec['grad_norm_mean'], '.3g')}"
+                f"/{fmt(rec['grad_norm_max'], '.3g')}  clip {rec['clipped_pct']:.1f}%  lr {acc.lr:.2e}  "
+                f"{acc.seconds:.1f}s")
+    logger.debug(f"epoch {rec['epoch']} detail: steps {acc.total}, stepped {acc.stepped}, scaler skips "
+                 f"{acc.scaler_skips}, lr scale {rec['lr_scale']:g}, global step {rec['step']}, "
+                 f"{rec['samples_per_second'] or 0:,.0f} samples/s")
+
+
+def tensorboard_scalars(tb, rec: dict) -> None:
+    """The record's :data:`TENSORBOARD_KEYS` that have a value, at the record's epoch."""
+    for key in TENSORBOARD_KEYS:
+        if rec.get(key) is not None:
+            tb.add_scalar(key, rec[key], rec["epoch"])
+
+
+def build_summary(history: list[dict], test: dict, data: TrainData, resolved: dict, *, epochs_completed: int,
+                  stop_reason: str, message: str, best_epoch: int | None, best_val: float, rollbacks: int,
+                  train_samples: int, train_seconds: float, run_dir: Path | None) -> dict:
+    """What ``summary.json`` holds: the run's outcome, its epoch extremes and the test metrics."""
+    epochs = [r for r in history if "event" not in r]
+    rates = [r["nan_rate"] for r in epochs]
+    valid = [r["valid_batch_pct"] for r in epochs]
+    return {
+        "param_count": resolved["param_count"],
+        "epochs_completed": epochs_completed,
+        "stop_reason": stop_reason,
+        "stop_message": message,
+        "best_epoch": best_epoch,
+        "best_val_loss": best_val if math.isfinite(best_val) else None,
+        "nan_rate_max": max(rates) if rates else None,
+        "valid_batch_pct_min": min(valid) if valid else None,
+        "nan_batches_total": int(sum(r["nan_batches"] for r in epochs)),
+        "rollbacks": rollbacks,
+        "test_accuracy": test["accuracy"],
+        "test_accuracy_ci95": test["accuracy_ci95"],
+        "test_majority_class": test["majority_class"],
+        "test_majority_baseline": test["majority_baseline"],
+        "test_majority_baseline_ci95": test["majority_baseline_ci95"],
+        "test_p_value": test["p_value"],
+        "test_auc": test["auc"],
+        "test_log_loss": test["log_loss"],
+        "test_brier": test["brier"],
+        "test_confusion": test["confusion"],
+        **({"test_mse": test["mse"]} if "mse" in test else {}),
+        "n_train": int(len(data.y_train)),
+        "n_val": int(len(data.y_val)),
+        "n_test": int(len(data.y_test)),
+        "samples_per_second": train_samples / train_seconds if train_seconds > 0 else None,
+        "train_seconds": train_seconds,
+        "target": data.target,
+        "horizon": data.horizon,
+        "device": resolved["device"],
+        "mixed_precision": resolved["amp_dtype"],
+        "world_size": resolved["world_size"],
+        "run_dir": str(run_dir) if run_dir else None,
+    }
+
+
+def write_predictions(run_dir: Path | None, data: TrainData, test: dict) -> None:
+    """``predictions_test.parquet``: timestamp, probability, label, logit (or prediction), [up], [fwd_return]."""
+    if run_dir is None:
+        return
+    import pandas as pd
+
+    from futures_vpoc.data.barframe import atomic_write
+
+    d = data
+    stamps = d.t_test if d.t_test is not None else pd.RangeIndex(len(d.y_test))
+    frame = pd.DataFrame({"timestamp": stamps, "probability": test["prob"], "label": d.y_test.astype(np.float64),
+                          "logit" if d.target == "direction" else "prediction": test["logits"]})
+    if d.target == "rank":
+        frame["up"] = d.up_test
+    if d.fwd_test is not None:
+        frame["fwd_return"] = d.fwd_test
+    atomic_write(run_dir / "predictions_test.parquet",
+                 lambda tmp: frame.to_parquet(tmp, engine="pyarrow", index=False))
+
+
+def closing_line(s: dict) -> str:
+    """The one-line verdict of a summary: test accuracy against the baseline, AUC, stop reason."""
+    lo, hi = s["test_accuracy_ci95"]
+    auc_text = "n/a" if s["test_auc"] is None else f"{s['test_auc']:.4f}"
+    return (f"test accuracy {s['test_accuracy']:.4f} [{lo:.4f}, {hi:.4f}] vs majority baseline "
+            f"{s['test_majority_baseline']:.4f} (p = {s['test_p_value']:.3g}), AUC {auc_text}, "
+            f"n = {s['n_test']:,}; stop: {s['stop_reason']} after {s['epochs_completed']} epochs; "
+            f"max NaN rate {s['nan_rate_max']:.2%}")
+
+
+__all__ = ["TENSORBOARD_KEYS", "amp_name", "announce", "build_summary", "closing_line", "epoch_record", "log_epoch",
+           "resolved_settings", "tensorboard_scalars", "write_config", "write_predictions"]
