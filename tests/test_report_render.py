@@ -129,3 +129,20 @@ def test_diagnostics_and_report_never_import_torch():
             "futures_vpoc.report.markdown, futures_vpoc.diagnostics.analysis; "
             "sys.exit('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_a_training_objective_other_than_log_loss_gets_its_own_axis():
+    """Validation loss is log-loss; an adaptive-Huber train loss on the same axis would invite a false comparison."""
+    import dataclasses
+
+    from futures_vpoc.report.plots import loss_figure
+
+    curves = analyze_run(RUNS / "healthy").curves
+    assert curves.train_objective == "robust Huber on logits, adaptive delta"  # the fixture's config.json
+    huber = loss_figure(curves)
+    assert len(huber.axes) == 2 and "robust Huber" in huber.axes[1].get_ylabel()
+    assert huber.axes[0].get_ylabel() == "log-loss"
+    plain = loss_figure(dataclasses.replace(curves, train_objective="log_loss"))
+    assert len(plain.axes) == 1
+    labels = plain.axes[0].get_legend_handles_labels()[1]
+    assert "train loss" in labels and "validation log-loss" in labels

@@ -36,7 +36,9 @@ class Curves:
 
     ``val_accuracy_lo``/``_hi`` are the Wilson 95% interval of the validation accuracy over
     ``n_val`` samples (NaN when ``n_val`` is unknown). ``clip_value`` is None when clipping was off.
-    ``spans`` are the phases as (kind, first epoch, last epoch).
+    ``spans`` are the phases as (kind, first epoch, last epoch). ``train_objective`` names what
+    ``train_loss`` measures (the run's loss, e.g. ``adaptive_huber``; ``log_loss`` when not
+    recorded, the trainer's default); ``val_loss`` is always the validation log-loss.
     """
 
     epoch: np.ndarray
@@ -53,6 +55,7 @@ class Curves:
     clip_value: float | None
     majority_baseline: float | None
     spans: tuple[tuple[str, int, int], ...]
+    train_objective: str = "log_loss"
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,8 @@ def _curves(run: RunData, phases: tuple[Phase, ...], clip: float | None, skill: 
     series = {k: _read_only(m[k]) for k in keys}
     return Curves(_read_only(m.epochs), val_accuracy_lo=_read_only(lo), val_accuracy_hi=_read_only(hi),
                   clip_value=clip, majority_baseline=skill.baseline,
-                  spans=tuple((p.kind, p.start, p.end) for p in phases), **series)
+                  spans=tuple((p.kind, p.start, p.end) for p in phases),
+                  train_objective=str(run.config.get("loss") or "log_loss"), **series)
 
 
 def _first(config, *keys, default="not recorded"):

@@ -83,17 +83,35 @@ def _empty(ax) -> bool:
 
 
 def loss_plot(c: Curves) -> bytes:
-    """Train and validation loss per epoch."""
+    """PNG of :func:`loss_figure`."""
+    return figure_png(loss_figure(c))
+
+
+def loss_figure(c: Curves) -> Figure:
+    """Train and validation loss per epoch.
+
+    The validation loss is always log-loss. When training minimised another objective (the
+    adaptive Huber loss on probability residuals) its values live on another scale, so they get
+    their own right-hand axis instead of a misleading shared one.
+    """
     fig, ax = _new()
     _shade(ax, c)
-    ax.plot(c.epoch, _finite(c.train_loss), marker=".", label="train loss", color="#1f77b4")
-    ax.plot(c.epoch, _finite(c.val_loss), marker=".", label="validation loss", color="#ff7f0e")
+    same_scale = c.train_objective in ("log_loss", "bce", "binary_cross_entropy")
+    train_ax = ax if same_scale else ax.twinx()
+    name = "train loss" if same_scale else f"train objective ({c.train_objective.replace('_', ' ')}, right axis)"
+    train_ax.plot(c.epoch, _finite(c.train_loss), marker=".", label=name, color="#1f77b4")
+    ax.plot(c.epoch, _finite(c.val_loss), marker=".", label="validation log-loss", color="#ff7f0e")
     if not _empty(ax):
         _mark_nonfinite(ax, c.epoch, c.train_loss, c.val_loss, label="non-finite loss")
-    ax.set_ylabel("loss")
+    ax.set_ylabel("log-loss" if not same_scale else "loss")
+    if not same_scale:
+        train_ax.set_ylabel(c.train_objective.replace("_", " "), color="#1f77b4")
+        handles = [h for a in (ax, train_ax) for h in a.get_legend_handles_labels()[0]]
+        ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="best")
+    else:
+        ax.legend(fontsize=8, loc="best")
     ax.set_title("Loss")
-    ax.legend(fontsize=8, loc="best")
-    return figure_png(fig)
+    return fig
 
 
 def accuracy_plot(c: Curves) -> bytes:
