@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import re
 import shlex
@@ -143,6 +144,8 @@ def test_every_readme_command_runs(tmp_path, monkeypatch):
             monkeypatch.delenv(key)
     assert (tmp_path / "runs" / "demo" / "report.html").is_file()
     assert os.path.isfile(tmp_path / "TRAINING" / "CONSERVATIVE_V1" / "analysis.html")
+    rolling = json.loads((tmp_path / "BACKTEST" / "wf_rolling" / "walkforward.json").read_text())
+    assert rolling["window"] == "rolling" and rolling["expanding"] is False
 
 
 INLINE_RUN_ELSEWHERE = {

@@ -46,6 +46,20 @@ def test_month_folds_expanding_purged_and_adjacent():
     assert all(a.test_end < b.test_start for a, b in zip(gapped, gapped[1:]))
 
 
+def test_month_folds_rolling_windows_keep_their_length():
+    stamps = _minutes("2023-01-01", "2023-12-31")
+    purge = 5
+    rolling = month_folds(stamps, train_months=3, test_months=2, step_months=2, purge=purge, rolling=True)
+    expanding = month_folds(stamps, train_months=3, test_months=2, step_months=2, purge=purge)
+    assert [f.test_start for f in rolling] == [f.test_start for f in expanding]  # same slices
+    for f in rolling:
+        first = stamps[f.train_start]
+        assert first == f.test_from - pd.DateOffset(months=3)  # three calendar months before the slice
+        assert f.test_start == f.train_end + purge
+    assert rolling[0].train_start == 0 and all(f.train_start > 0 for f in rolling[1:])
+    assert all(b.train_start > a.train_start for a, b in zip(rolling, rolling[1:]))
+
+
 def test_month_folds_refusals():
     stamps = _minutes("2023-01-01", "2023-03-01")
     with pytest.raises(UsageError, match="no walk-forward fold"):

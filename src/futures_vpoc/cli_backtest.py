@@ -70,6 +70,9 @@ def add_backtest_parser(subparsers) -> argparse.ArgumentParser:
     wf.add_argument("--wf_test_months", type=int, default=3, help="each out-of-sample slice [months] (default 3)")
     wf.add_argument("--wf_step_months", type=int, default=3,
                     help="between slice starts [months], >= --wf_test_months (default 3)")
+    wf.add_argument("--wf_window", choices=("expanding", "rolling"), default="expanding",
+                    help="expanding: every model trains from the first bar; rolling: on the --wf_train_months "
+                         "before its slice (default expanding)")
     wf.add_argument("--epochs", type=int, default=None, help="training epochs per fold (default: the trainer's)")
     wf.add_argument("--batch_size", type=int, default=None, help="training batch size (default: the trainer's)")
     wf.add_argument("--hidden_dims", type=int, nargs="+", metavar="WIDTH", default=None,

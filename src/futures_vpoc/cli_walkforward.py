@@ -1,11 +1,12 @@
-"""``futures-vpoc backtest --walk-forward``: retrain on expanding windows, trade only out of sample.
+"""``futures-vpoc backtest --walk-forward``: retrain on expanding (or rolling) windows, trade only out of sample.
 
 Folds (:func:`month_folds`)
     The anchor is the first bar's UTC date. Fold ``k`` tests the bars with
     ``anchor + train + k * step <= t < anchor + train + k * step + test`` (calendar months,
     ``--wf_train_months`` / ``--wf_test_months`` / ``--wf_step_months``, default 12 / 3 / 3). Its
     model trains on the bars from the first one up to ``purge`` bars before the test slice's
-    first bar (expanding window; ``purge`` = the label horizon), so ``purge`` bars separate every
+    first bar (expanding window; with ``--wf_window rolling`` from ``--wf_train_months`` before the
+    slice instead; ``purge`` = the label horizon), so ``purge`` bars separate every
     training bar from every predicted bar. The last slice may end with the data (shorter). Test
     slices may not overlap (``step >= test``); a gap between them (``step > test``) is flat for
     every strategy.
@@ -73,8 +74,8 @@ def _months(name: str, value, low: int) -> int:
 
 
 def month_folds(stamps, train_months: int = 12, test_months: int = 3, step_months: int = 3,
-                purge: int = 0) -> list[WFFold]:
-    """Expanding-window folds on calendar months (module docstring).
+                purge: int = 0, rolling: bool = False) -> list[WFFold]:
+    """Walk-forward folds on calendar months (module docstring): expanding, or rolling windows.
 
     Parameters
     ----------
@@ -84,6 +85,9 @@ def month_folds(stamps, train_months: int = 12, test_months: int = 3, step_month
         Length of the first training window, of each test slice, and between slice starts.
     purge : int
         Bars between the last training bar and the first test bar (>= the label horizon).
+    rolling : bool
+        False: every model trains from the first bar (expanding). True: from ``train_months``
+        before its test slice's start, so every window spans the same calendar length.
 
     Raises
     ------
@@ -113,8 +117,9 @@ def month_folds(stamps, train_months: int = 12, test_months: int = 3, step_month
                 break
             until = start + pd.DateOffset(months=test_months)
             a, b = (int(x) for x in idx.searchsorted([start, until], side="left"))
-            if b > a and a - purge >= 1:
-                folds.append(WFFold(len(folds), 0, a - purge, a, b, idx[a], idx[b - 1]))
+            first = int(idx.searchsorted(start - pd.DateOffset(months=train_months), side="left")) if rolling else 0
+            if b > a and a - purge > first:
+                folds.append(WFFold(len(folds), first, a - purge, a, b, idx[a], idx[b - 1]))
             k += 1
     if not folds:
         span = "no bars" if not n else f"{idx[0].date()} to {idx[-1].date()}"
@@ -201,7 +206,8 @@ def cmd_walkforward(args) -> int:
         raise UsageError(f"{runs} already holds fold runs; choose another --output_dir")
     bars = read_merged(args.data)
     purge = int(cfg.horizon)
-    folds = month_folds(bars.index, args.wf_train_months, args.wf_test_months, args.wf_step_months, purge)
+    rolling = getattr(args, "wf_window", "expanding") == "rolling"
+    folds = month_folds(bars.index, args.wf_train_months, args.wf_test_months, args.wf_step_months, purge, rolling)
     names = ("model", *dict.fromkeys(args.strategy)) if args.strategy else DEFAULT_WITH_MODEL
     names = tuple(dict.fromkeys(names))
     probability = np.full(len(bars), np.nan)
@@ -247,7 +253,7 @@ def cmd_walkforward(args) -> int:
     title = f"Walk-forward backtest: {Path(args.data).name} · {len(folds)} folds"
     paths = write_outputs(res, out, title)
     doc = {"train_months": args.wf_train_months, "test_months": args.wf_test_months,
-           "step_months": args.wf_step_months, "expanding": True, "purge_bars": purge, "horizon": horizon,
+           "step_months": args.wf_step_months, "expanding": not rolling, "window": "rolling" if rolling else "expanding", "purge_bars": purge, "horizon": horizon,
            "theta": args.theta, "period": {"start": period_bars.index[0].isoformat(),
                                            "end": period_bars.index[-1].isoformat()},
            "strategies": list(res.strategies), "train_config": cfg.to_dict(), "folds": records}
