@@ -221,3 +221,15 @@ def test_report_renders_cleanly_in_chromium(demo):
     result = check_page(demo[2])
     assert result.problems() == []
     assert result.images == 8 and result.height > 3000
+
+
+def test_next_steps_point_to_the_sections_the_demo_already_ran(demo):
+    _, inputs, _, page = demo
+    kinds = {r.kind for r in analyze_run(inputs.train_dir).recommendations}
+    assert kinds & {"scale-up", "ensemble", "backtest"}  # the fixture's run recommends at least one of them
+    if kinds & {"scale-up", "ensemble"}:
+        assert "The demo ran a short form of this (two epochs per run)" in page and '<a href="#scaling">' in page
+    if "backtest" in kinds:
+        assert 'The demo ran this backtest: see <a href="#backtest">Backtest</a>' in page
+    bare = render_demo_report(dataclasses.replace(inputs, backtest_dir=None, scaleup_dir=None, ensemble_dir=None))
+    assert "The demo ran" not in bare

@@ -530,7 +530,24 @@ def _scaling(inputs: DemoInputs) -> str:
 # 9. next and 10. timings
 
 
-def _next(got: _Loaded) -> str:
+DEMO_RAN = {"backtest": ("backtest", "Backtest"), "scale-up": ("scaling", "Scale-up and ensemble"),
+            "ensemble": ("scaling", "Scale-up and ensemble")}
+"""Recommendation kinds the demo itself ran (in short form), and the section that shows them."""
+
+
+def _already_ran(kind: str, inputs: DemoInputs) -> str:
+    """A note when the demo already ran a short form of the recommended kind of run."""
+    ran = {"backtest": inputs.backtest_dir, "scale-up": inputs.scaleup_dir, "ensemble": inputs.ensemble_dir}
+    if kind not in DEMO_RAN or ran.get(kind) is None:
+        return ""
+    anchor, title = DEMO_RAN[kind]
+    what = ("The demo ran this backtest" if kind == "backtest" else
+            "The demo ran a short form of this (two epochs per run); the command below is the full one")
+    return f'<p class="lead">{what}: see <a href="#{anchor}">{esc(title)}</a>.</p>'
+
+
+
+def _next(got: _Loaded, inputs: DemoInputs) -> str:
     out = [_lead("The analysis turns this run's figures into the next commands to try, following the seed "
                  "report's decision tree.")]
     a = got.analysis
@@ -538,6 +555,7 @@ def _next(got: _Loaded) -> str:
         return "".join(out) + _not_run(f"Not available: the training run {got.analysis_error}.")
     for n, rec in enumerate(a.recommendations, 1):
         out += [f"<h3>{n}. {esc(rec.title)}</h3>", render_block(Para(rec.reason), {}),
+                _already_ran(rec.kind, inputs),
                 render_block(Code(command_lines(rec.argv)), {})]
     if not a.recommendations:
         out.append(_not_run("No recommendation."))
@@ -585,7 +603,7 @@ def render_demo_report(inputs: DemoInputs) -> str:
     got = _load(inputs)
     bodies = {"summary": _summary(inputs, got), "data": _data(inputs), "profile": _profile(inputs),
               "migration": _migration(inputs), "training": _training(inputs, got), "metrics": _metrics(got),
-              "backtest": _backtest(inputs, got), "scaling": _scaling(inputs), "next": _next(got),
+              "backtest": _backtest(inputs, got), "scaling": _scaling(inputs), "next": _next(got, inputs),
               "timings": _timings(inputs)}
     nav = "<nav>" + "".join(f'<a href="#{k}">{esc(t)}</a>' for k, t in SECTIONS) + "</nav>"
     body = "\n".join(f'<h2 id="{k}">{esc(t)}</h2>\n{bodies[k]}' for k, t in SECTIONS)
