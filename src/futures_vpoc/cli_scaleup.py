@@ -19,10 +19,10 @@ the two never drift apart; register ``train`` first) and carry them to each run 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from pathlib import Path
 
+from futures_vpoc.data.barframe import file_sha256
 from futures_vpoc.errors import DataError, UsageError
 
 SCALEUP_DIR = "runs/scaleup"
@@ -75,30 +75,14 @@ def add_ensemble_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _config(args):
-    from futures_vpoc.ml.config import TrainConfig, field_names
-
-    given = {n: getattr(args, n) for n in field_names() if getattr(args, n, None) is not None}
-    for key in ("hidden_dims", "features"):
-        if key in given:
-            given[key] = tuple(given[key])
-    return TrainConfig(**given), set(given)
-
-
-def _sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _common(args, default_dir: str, replaced: tuple[str, ...], what: str):
     """Config (with ``replaced`` flags dropped, noted), the bars, the output folder and run meta."""
     from futures_vpoc.data.barframe import read_merged
     from futures_vpoc.ml.rundir import resolve_run_dir
 
-    config, given = _config(args)
+    from futures_vpoc.ml.config import config_from_namespace
+
+    config, given = config_from_namespace(args)
     if config.resume:
         raise UsageError(f"{what} does not take --resume; run it again into a new --output_dir")
     if config.data is None:
@@ -113,7 +97,7 @@ def _common(args, default_dir: str, replaced: tuple[str, ...], what: str):
     resolve_run_dir(out, create=False)  # refuse a bad --output_dir before the slow part
     bars = read_merged(config.data)
     argv = list(getattr(args, "argv", None) or sys.argv[1:])
-    meta = {"data_sha256": _sha256(config.data), "data_file": str(Path(config.data).resolve()), "argv": argv}
+    meta = {"data_sha256": file_sha256(config.data), "data_file": str(Path(config.data).resolve()), "argv": argv}
     return config, bars, out, meta
 
 

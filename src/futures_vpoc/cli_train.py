@@ -18,11 +18,11 @@ directory is still complete), 2 for a usage or data error (one line, nothing wri
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 import textwrap
 from pathlib import Path
 
+from futures_vpoc.data.barframe import file_sha256
 from futures_vpoc.errors import DataError, UsageError
 
 RESUME_OVERRIDES = ("epochs", "verbose", "device", "threads", "tensorboard", "data")
@@ -125,23 +125,9 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
 
 def config_from_args(args) -> tuple[object, set[str]]:
     """A :class:`TrainConfig` from parsed flags, and the names of the flags that were given."""
-    from futures_vpoc.ml.config import TrainConfig, field_names
+    from futures_vpoc.ml.config import config_from_namespace
 
-    given = {n: getattr(args, n) for n in field_names() if getattr(args, n, None) is not None}
-    if "hidden_dims" in given:
-        given["hidden_dims"] = tuple(given["hidden_dims"])
-    if "features" in given:
-        given["features"] = tuple(given["features"])
-    return TrainConfig(**given), set(given)
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    return config_from_namespace(args)
 
 
 def _resume_config(config, given: set[str]):

@@ -185,3 +185,15 @@ def read_merged(path: str | os.PathLike) -> pd.DataFrame:
         raise DataError("timestamps not strictly increasing", file=str(path), line=bad + 2,
                         column=INDEX_NAME, value=str(ts[bad]), hint="sort the file and remove duplicates")
     return conform(raw)
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB blocks (records which data a run used)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+

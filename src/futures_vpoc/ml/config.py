@@ -225,4 +225,18 @@ def defaults() -> dict:
     return {n: getattr(base, n) for n in field_names()}
 
 
-__all__ = ["AMP_DTYPES", "TARGETS", "TrainConfig", "defaults", "field_names"]
+__all__ = ["AMP_DTYPES", "TARGETS", "TrainConfig", "config_from_namespace", "defaults", "field_names"]
+
+
+def config_from_namespace(args) -> tuple[TrainConfig, set[str]]:
+    """A :class:`TrainConfig` from parsed command-line flags, and the names of the flags given.
+
+    Flags left at ``None`` (not given) take the defaults; ``hidden_dims`` and ``features`` lists
+    become tuples. Shared by ``train``, ``scale-up`` and ``ensemble``.
+    """
+    given = {n: getattr(args, n) for n in field_names() if getattr(args, n, None) is not None}
+    for key in ("hidden_dims", "features"):
+        if key in given:
+            given[key] = tuple(given[key])
+    return TrainConfig(**given), set(given)
+
