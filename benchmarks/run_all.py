@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import SCALE_ENV, scale  # noqa: E402
 
 import bench_backtest  # noqa: E402
+import bench_cli  # noqa: E402
 import bench_features  # noqa: E402
 import bench_load  # noqa: E402
 import bench_profile  # noqa: E402
@@ -21,6 +22,7 @@ import bench_synth  # noqa: E402
 import bench_train  # noqa: E402
 
 SECTIONS = (
+    ("command line start-up (whole process)", bench_cli),
     ("synthetic market", bench_synth),
     ("loading 1M-row files", bench_load),
     ("volume profiles (one core)", bench_profile),

@@ -42,7 +42,7 @@ SEED_ENV = {"HIP_VISIBLE_DEVICES": "0,1", "PYTORCH_ROCM_ARCH": "gfx1100",
             "PYTORCH_HIP_ALLOC_CONF": "expandable_segments:True,max_split_size_mb:512"}
 SHIM = """import sys
 from futures_vpoc.cli import Parser
-from futures_vpoc.cli_train import add_train_parser, cmd_train
+from futures_vpoc.cli.train import add_train_parser, cmd_train
 from futures_vpoc.errors import FuturesVpocError
 top = Parser(prog="futures-vpoc", allow_abbrev=False)
 add_train_parser(top.add_subparsers(dest="command", required=True, parser_class=Parser))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from futures_vpoc.cli_backtest import add_backtest_parser, cmd_backtest
+from futures_vpoc.cli.backtest import add_backtest_parser, cmd_backtest
 from futures_vpoc.data.barframe import write_merged
 from futures_vpoc.data.synthetic import SynthConfig, synthesize
 from futures_vpoc.errors import DataError, UsageError

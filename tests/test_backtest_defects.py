@@ -130,7 +130,7 @@ def test_25_signal_and_return_alignment():
 
 
 def test_26_bars_without_prediction_are_flat_not_padded():
-    from futures_vpoc.cli_backtest import align_predictions
+    from futures_vpoc.cli.backtest_steps import align_predictions
 
     bars = walk_bars(10, seed=8)
     preds = pd.DataFrame({"timestamp": bars.index[[3, 4, 5]], "probability": [0.9, 0.9, 0.1], "label": [1, 1, 0]})

@@ -18,6 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "_work"
 SECTIONS = (
+    "== command line start-up (whole process) ==",
     "== synthetic market ==",
     "== loading 1M-row files ==",
     "== volume profiles (one core) ==",

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from futures_vpoc.cli import main
-from futures_vpoc.cli_demo import prepare_folder
-from futures_vpoc.cli_demo_runner import MARKER, _Tee
-from futures_vpoc.cli_demo_stages import sparse_groups
+from futures_vpoc.cli.demo import prepare_folder
+from futures_vpoc.cli.demo.runner import MARKER, _Tee
+from futures_vpoc.cli.demo.stages import sparse_groups
 from futures_vpoc.errors import UsageError
 
 STAGES = ("data", "profile", "features", "train", "analyze", "backtest", "scale-up", "ensemble")

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from futures_vpoc.cli_features import add_features_parser, cmd_features
+from futures_vpoc.cli.features import add_features_parser, cmd_features
 from futures_vpoc.data.barframe import write_merged
 from futures_vpoc.data.synthetic import SynthConfig, synthesize
 from futures_vpoc.errors import DataError, UsageError

@@ -65,18 +65,38 @@ class FakeTTY(io.StringIO):
 
 
 def test_progress_bar_only_on_a_terminal():
+    """The epoch bar is tqdm's (issue 13): drawn on a terminal, silent on a pipe, cleared before a log line."""
     tty = FakeTTY()
     bar = Progress(tty, interval=0.0)
     bar.update(2, 30, 50, 100, 0.6931, 0.0, 0.42, 2e-4)
     text = tty.getvalue()
     assert text.startswith("\r") and "epoch 2/30" in text and "50/100" in text and "nan 0.0%" in text
     assert "|g| 0.42" in text and "lr 2.00e-04" in text
+    drawn = len(tty.getvalue())
     bar.clear()
-    assert tty.getvalue().endswith("\r\033[K")
+    cleared = tty.getvalue()[drawn:]
+    assert cleared.startswith("\r") and cleared.endswith("\r") and cleared.strip() == ""
+    bar.update(3, 30, 1, 100, 0.6, 0.0, 0.4, 2e-4)  # a new epoch gets a new bar
+    assert "epoch 3/30" in tty.getvalue()[drawn:]
+    bar.close()
     pipe = io.StringIO()
     quiet = Progress(pipe, interval=0.0)
     quiet.update(1, 1, 1, 1, 0.1, 0.0, 0.1, 1e-3)
+    quiet.clear()
+    quiet.close()
     assert not quiet.active and pipe.getvalue() == ""
+
+
+def test_progress_helpers_are_quiet_off_a_terminal(capsys):
+    from futures_vpoc import progress
+
+    pipe, tty = io.StringIO(), FakeTTY()
+    assert list(progress.bar(range(3), desc="folds", stream=pipe)) == [0, 1, 2] and pipe.getvalue() == ""
+    assert list(progress.bar(range(3), desc="folds", stream=tty)) == [0, 1, 2] and "folds" in tty.getvalue()
+    hidden = FakeTTY()
+    assert list(progress.bar(range(2), stream=hidden, enabled=False)) == [0, 1] and hidden.getvalue() == ""
+    progress.say("fold 1: done")
+    assert capsys.readouterr().out == "fold 1: done\n"
 
 
 def test_dist_info_and_sharding():

@@ -5,7 +5,7 @@ import argparse
 import pandas as pd
 import pytest
 
-from futures_vpoc.cli_profile import add_profile_parser, cmd_profile
+from futures_vpoc.cli.profile import add_profile_parser, cmd_profile
 from futures_vpoc.data.barframe import write_merged
 from futures_vpoc.errors import DataError, UsageError
 

@@ -12,7 +12,8 @@ import sys
 import matplotlib.image as mpimg
 import pytest
 
-from futures_vpoc.cli_analyze import HTML_FILE, MARKDOWN_FILE, add_analyze_parser, cmd_analyze, write_analysis
+from futures_vpoc.cli.analyze import add_analyze_parser, cmd_analyze
+from futures_vpoc.report.write import HTML_FILE, MARKDOWN_FILE, write_analysis
 from futures_vpoc.diagnostics.analysis import analyze_run
 from futures_vpoc.errors import DataError
 from futures_vpoc.report.html import render_html
@@ -125,7 +126,7 @@ def test_analyze_through_the_cli_exits_2_on_a_missing_run(tmp_path, capsys):
 
 
 def test_diagnostics_and_report_never_import_torch():
-    code = ("import sys, futures_vpoc.cli_analyze, futures_vpoc.report.plots, futures_vpoc.report.html, "
+    code = ("import sys, futures_vpoc.cli.analyze, futures_vpoc.report.plots, futures_vpoc.report.html, "
             "futures_vpoc.report.markdown, futures_vpoc.diagnostics.analysis; "
             "sys.exit('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

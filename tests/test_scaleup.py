@@ -22,7 +22,7 @@ def _subparsers(parser):
 
 def full_parser():
     """The real parser, with scale-up and ensemble added when ``futures_vpoc.cli`` does not register them yet."""
-    from futures_vpoc.cli_scaleup import add_ensemble_parser, add_scaleup_parser
+    from futures_vpoc.cli.scaleup import add_ensemble_parser, add_scaleup_parser
 
     parser = build_parser()
     sub = _subparsers(parser)
@@ -35,7 +35,7 @@ def full_parser():
 
 def run_cli(argv: list[str]) -> int:
     """``futures-vpoc ARGV`` through ``cli.main`` once wired, else through the same parser and handler."""
-    from futures_vpoc.cli_scaleup import cmd_ensemble, cmd_scaleup
+    from futures_vpoc.cli.scaleup import cmd_ensemble, cmd_scaleup
 
     if argv[0] in _subparsers(build_parser()).choices:
         return main(argv)

@@ -19,7 +19,7 @@ import shlex
 import pytest
 
 from futures_vpoc.cli import Parser
-from futures_vpoc.cli_train import add_train_parser, cmd_train
+from futures_vpoc.cli.train import add_train_parser, cmd_train
 from futures_vpoc.data.barframe import write_merged
 from futures_vpoc.data.synthetic import SynthConfig, synthesize
 

@@ -1,7 +1,7 @@
 """``futures-vpoc train``: the seed's flags verbatim, negations, errors, run directories that never overwrite.
 
 The seed report's three commands are parsed exactly as written there (only ``--data``/``--output_dir``
-differ). Runs here go through :func:`futures_vpoc.cli_train.cmd_train` in-process on about two months
+differ). Runs here go through :func:`futures_vpoc.cli.train.cmd_train` in-process on about two months
 of synthetic bars (the subprocess runs are in ``test_train_seed_commands.py``, ``test_train_resume.py``
 and ``test_train_ddp.py``).
 """
@@ -13,7 +13,7 @@ import shlex
 import pytest
 
 from futures_vpoc.cli import Parser
-from futures_vpoc.cli_train import add_train_parser, cmd_train, config_from_args
+from futures_vpoc.cli.train import add_train_parser, cmd_train, config_from_args
 from futures_vpoc.data.barframe import write_merged
 from futures_vpoc.data.synthetic import SynthConfig, synthesize
 from futures_vpoc.errors import DataError, UsageError
@@ -182,6 +182,6 @@ def test_cli_train_module_does_not_import_torch_at_import_time():
     import subprocess
     import sys
 
-    code = "import sys, futures_vpoc.cli_train; print('torch' in sys.modules)"
+    code = "import sys, futures_vpoc.cli.train; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ))
     assert out.stdout.strip() == "False", out.stderr

@@ -46,7 +46,7 @@ ALLOC = {"ambitious": "expandable_segments:True,max_split_size_mb:512",
 
 SHIM = """import sys
 from futures_vpoc.cli import Parser
-from futures_vpoc.cli_train import add_train_parser, cmd_train
+from futures_vpoc.cli.train import add_train_parser, cmd_train
 from futures_vpoc.errors import FuturesVpocError
 top = Parser(prog="futures-vpoc", allow_abbrev=False)
 add_train_parser(top.add_subparsers(dest="command", required=True, parser_class=Parser))

@@ -8,9 +8,23 @@ frozen results out), :mod:`~.strategies` (model, VPOC rules, baselines), :mod:`~
 (every strategy on the same bars and costs).
 """
 
-from futures_vpoc.backtest.engine import BacktestConfig, EngineResult, run_engine
-from futures_vpoc.backtest.run import BacktestResults, StrategyResult, run_backtest
-from futures_vpoc.backtest.spec import ES, MES, ContractSpec, contract_spec
+from futures_vpoc.lazy import lazy_exports
+
+_EXPORTS = {
+    "BacktestConfig": "engine",
+    "EngineResult": "engine",
+    "run_engine": "engine",
+    "BacktestResults": "run",
+    "StrategyResult": "run",
+    "run_backtest": "run",
+    "ES": "spec",
+    "MES": "spec",
+    "ContractSpec": "spec",
+    "contract_spec": "spec",
+}
+"""Public name -> the submodule defining it, imported on first use (:mod:`futures_vpoc.lazy`)."""
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = ["ES", "MES", "BacktestConfig", "BacktestResults", "ContractSpec", "EngineResult", "StrategyResult",
            "contract_spec", "run_backtest", "run_engine"]

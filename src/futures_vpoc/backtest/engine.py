@@ -14,10 +14,8 @@ import numpy as np
 import pandas as pd
 
 from futures_vpoc.backtest.kernels import EXIT_REASONS, simulate
-from futures_vpoc.backtest.spec import ES, ContractSpec
+from futures_vpoc.backtest.spec import ES, ROLL_MODES, ContractSpec
 from futures_vpoc.errors import UsageError
-
-ROLL_MODES = ("roll", "close")
 
 
 @dataclass(frozen=True)

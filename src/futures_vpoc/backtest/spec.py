@@ -52,6 +52,13 @@ ES = ContractSpec("ES", ES_MULTIPLIER, ES_TICK_SIZE, 2.15)
 MES = ContractSpec("MES", MES_MULTIPLIER, ES_TICK_SIZE, 0.57)
 PRESETS = {"ES": ES, "MES": MES}
 
+RULE_STRATEGIES = ("vpoc_reversion", "vpoc_breakout", "buy_hold", "ma_cross")
+"""Strategies that need no model: the VPOC rules and the baselines (:mod:`.strategies`)."""
+STRATEGIES = ("model", *RULE_STRATEGIES, "random")
+"""Every strategy a backtest knows, the model first."""
+ROLL_MODES = ("roll", "close")
+"""At a contract change the engine closes and reopens on the new contract (roll) or only closes."""
+
 
 def contract_spec(symbol: str, cost_per_side: float | None = None) -> ContractSpec:
     """The preset for ``symbol`` (``ES`` or ``MES``), optionally with another per-side cost [$]."""

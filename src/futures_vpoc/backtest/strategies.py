@@ -12,10 +12,8 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from futures_vpoc.backtest.spec import RULE_STRATEGIES, STRATEGIES  # noqa: F401 - defined in spec, for the parser
 from futures_vpoc.errors import UsageError
-
-RULE_STRATEGIES = ("vpoc_reversion", "vpoc_breakout", "buy_hold", "ma_cross")
-STRATEGIES = ("model", *RULE_STRATEGIES, "random")
 
 
 @njit(cache=True)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from futures_vpoc import progress
 from futures_vpoc.calendar import assign_sessions
 from futures_vpoc.config import ES_TICK_SIZE, SessionHours
 from futures_vpoc.data.barframe import bar_width
@@ -196,7 +197,8 @@ def load_es(path: str | os.PathLike, fmt: str = "auto", tz: str | None = None, s
     if fmt not in FORMATS:
         raise DataError("unknown --es-format", value=fmt, hint=f"choose one of {', '.join(FORMATS)}")
     files = bar_files(path)
-    raws = [read_bars(f, fmt, tz=tz, stamp=stamp) for f in files]
+    raws = [read_bars(f, fmt, tz=tz, stamp=stamp)
+            for f in progress.bar(files, desc="reading bar files", unit="file", enabled=len(files) > 1)]
     notes: list[str] = []
     starts = []
     for raw in raws:

@@ -34,11 +34,21 @@ Chunk-size invariant
     once per contract segment (its naked-VPOC state spans the contract) and slices the result.
 """
 
-from futures_vpoc.features.build import build_features
-from futures_vpoc.features.fit import default_train_end
-from futures_vpoc.features.registry import REGISTRY, all_specs
-from futures_vpoc.features.spec import GROUPS, FeatureSpec, FeatureTable
-from futures_vpoc.features.summary import feature_summary
+from futures_vpoc.lazy import lazy_exports
+
+_EXPORTS = {
+    "build_features": "build",
+    "default_train_end": "fit",
+    "REGISTRY": "registry",
+    "all_specs": "registry",
+    "GROUPS": "spec",
+    "FeatureSpec": "spec",
+    "FeatureTable": "spec",
+    "feature_summary": "summary",
+}
+"""Public name -> the submodule defining it, imported on first use (:mod:`futures_vpoc.lazy`)."""
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = ["GROUPS", "REGISTRY", "FeatureSpec", "FeatureTable", "all_specs", "build_features", "default_train_end",
            "feature_summary"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # only annotations: the command line reads GROUPS from here without pandas
+    import pandas as pd
 
 GROUPS: tuple[str, ...] = ("price", "volume", "volatility", "profile", "vix", "calendar", "technical")
 """Feature groups, in the order their columns appear in a :class:`FeatureTable`."""

@@ -21,8 +21,16 @@ Modules
 :mod:`.trainer`      :class:`Trainer`, the loop.
 """
 
-from futures_vpoc.ml.config import TrainConfig
-from futures_vpoc.ml.inputs import TrainData
-from futures_vpoc.ml.trainer import Trainer, TrainResult
+from futures_vpoc.lazy import lazy_exports
+
+_EXPORTS = {
+    "TrainConfig": "config",
+    "TrainData": "inputs",
+    "Trainer": "trainer",
+    "TrainResult": "trainer",
+}
+"""Public name -> the submodule defining it, imported on first use (:mod:`futures_vpoc.lazy`)."""
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = ["TrainConfig", "TrainData", "TrainResult", "Trainer"]

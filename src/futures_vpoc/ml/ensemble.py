@@ -22,6 +22,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from futures_vpoc import progress
 from futures_vpoc.errors import DataError, UsageError
 from futures_vpoc.ml.config import TrainConfig
 from futures_vpoc.ml.inputs import TrainData
@@ -195,13 +196,13 @@ def run_ensemble(config: TrainConfig, datas: Mapping[str, TrainData], out_dir: s
             raise DataError(f"ensemble members have different {name[2:]} rows and no timestamps to align them")
     out = Path(out_dir)
     trained = []
-    for g in groups:
+    for g in progress.bar(groups, desc="ensemble members", unit="member", enabled=console):
         data = datas[g]
         run_dir, note = resolve_run_dir(out / g)
         if note and console:
-            print(note, flush=True)
+            progress.say(note)
         if console:
-            print(f"ensemble: member {g} ({data.n_features} features)", flush=True)
+            progress.say(f"ensemble: member {g} ({data.n_features} features)")
         cfg = config.replace(features=(g,), output_dir=str(run_dir))
         trainer = Trainer(cfg, data, run_dir, meta={**(meta or {}), "ensemble": {"group": g}}, console=console)
         result = trainer.fit()

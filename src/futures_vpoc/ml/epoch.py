@@ -246,7 +246,7 @@ class EpochLoop:
         acc.lr = current_lr or 0.0
         acc.step = step
         acc.seconds = time.perf_counter() - t0
-        self.progress.clear()
+        self.progress.close()
         return acc
 
 

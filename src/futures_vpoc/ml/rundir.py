@@ -52,6 +52,7 @@ from pathlib import Path
 
 from futures_vpoc.data.barframe import atomic_write
 from futures_vpoc.errors import UsageError
+from futures_vpoc.progress import bar
 
 LOGGER_NAME = "futures_vpoc.train"
 
@@ -231,47 +232,56 @@ def close_logger(logger: logging.Logger) -> None:
 
 
 class Progress:
-    """A one-line progress bar on an interactive terminal; silent otherwise.
+    """The per-epoch training bar (a ``tqdm`` bar from :func:`futures_vpoc.progress.bar`), shown only
+    on an interactive terminal.
 
     Shows the step within the epoch, the running training loss, the epoch's NaN rate, the last
-    gradient norm and the learning rate, redrawn at most every ``interval`` seconds.
+    gradient norm and the learning rate. The trainer calls :meth:`update` every step; the numbers
+    are formatted at most every ``interval`` seconds (tqdm redraws on its own clock).
 
     Parameters
     ----------
     stream : file, optional
         Default ``sys.stderr``; the bar is drawn only when it is a TTY.
     interval : float
-        Seconds between redraws.
+        Seconds between refreshes of the numbers after the bar.
+    enabled : bool
+        False keeps it silent whatever the stream (non-main DDP ranks, ``console=False``).
     """
 
     def __init__(self, stream=None, interval: float = 0.25, enabled: bool = True) -> None:
         self.stream = stream or sys.stderr
         self.interval = interval
         self.active = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
-        self._last = 0.0
-        self._drawn = False
+        self._last = float("-inf")
+        self._bar = None
+        self._epoch = None
 
     def update(self, epoch: int, epochs: int, step: int, steps: int, loss: float, nan_rate: float,
                grad_norm: float, lr: float) -> None:
-        """Redraw the bar when due."""
-        now = time.monotonic()
-        if not self.active or now - self._last < self.interval:
+        """Move the bar to ``step`` of ``steps`` in ``epoch`` of ``epochs``; refresh the numbers when due."""
+        if not self.active:
             return
-        self._last = now
-        width = 24
-        done = int(width * step / max(steps, 1))
-        bar = "=" * done + (">" if done < width else "") + " " * max(0, width - done - 1)
-        self.stream.write(f"\r\033[Kepoch {epoch}/{epochs} [{bar}] {step}/{steps} loss {loss:.4f} "
-                          f"nan {nan_rate:.1%} |g| {grad_norm:.3g} lr {lr:.2e}")
-        self.stream.flush()
-        self._drawn = True
+        if self._bar is None or self._epoch != epoch:
+            self.close()
+            self._bar = bar(desc=f"epoch {epoch}/{epochs}", total=steps, unit="step", stream=self.stream)
+            self._epoch = epoch
+        self._bar.update(step - self._bar.n)
+        now = time.monotonic()
+        if now - self._last >= self.interval:
+            self._last = now
+            self._bar.set_postfix_str(f"loss {loss:.4f} nan {nan_rate:.1%} |g| {grad_norm:.3g} lr {lr:.2e}")
 
     def clear(self) -> None:
-        """Erase the bar (before a log line is printed)."""
-        if self.active and self._drawn:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-            self._drawn = False
+        """Lift the bar off the line (before a log line is printed); the next update redraws it."""
+        if self._bar is not None:
+            self._bar.clear()
+
+    def close(self) -> None:
+        """Remove the bar for good (end of an epoch or of the run)."""
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 __all__ = ["LOGGER_NAME", "MetricsLog", "Progress", "close_logger", "jsonable", "make_logger", "read_metrics",

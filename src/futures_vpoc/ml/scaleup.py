@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+from futures_vpoc import progress
 from futures_vpoc.errors import UsageError
 from futures_vpoc.ml.config import TrainConfig
 from futures_vpoc.ml.inputs import TrainData
@@ -185,13 +186,13 @@ def run_scaleup(config: TrainConfig, data: TrainData, out_dir: str | Path,
     rungs: list[Rung] = []
     previous: float | None = None
     stopped_at = None
-    for i, dims in enumerate(ladder):
+    for i, dims in enumerate(progress.bar(ladder, desc="scale-up rungs", unit="rung", enabled=console)):
         arch = arch_name(dims)
         run_dir, note = resolve_run_dir(out / arch)
         if note and console:
-            print(note, flush=True)
+            progress.say(note)
         if console:
-            print(f"scale-up: rung {i + 1}/{len(ladder)}: {arch}", flush=True)
+            progress.say(f"scale-up: rung {i + 1}/{len(ladder)}: {arch}")
         cfg = config.replace(hidden_dims=dims, output_dir=str(run_dir), **dict((overrides or {}).get(i, {})))
         trainer = Trainer(cfg, data, run_dir, meta={**(meta or {}), "scaleup": {"rung": i, "arch": arch}},
                           batch_hook=(batch_hooks or {}).get(i), console=console)
@@ -207,8 +208,7 @@ def run_scaleup(config: TrainConfig, data: TrainData, out_dir: str | Path,
         rung.passed = not rung.reasons
         rungs.append(rung)
         if console:
-            print(f"scale-up: {arch}: gate {'pass' if rung.passed else 'FAIL: ' + '; '.join(rung.reasons)}",
-                  flush=True)
+            progress.say(f"scale-up: {arch}: gate {'pass' if rung.passed else 'FAIL: ' + '; '.join(rung.reasons)}")
         if not rung.passed:
             stopped_at = arch
             break

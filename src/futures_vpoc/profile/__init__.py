@@ -63,12 +63,30 @@ Migration (:mod:`~futures_vpoc.profile.migration`)
     From completed sessions only; a move across a contract change is not a migration (NaN).
 """
 
-from futures_vpoc.profile.composite import composite, composite_table
-from futures_vpoc.profile.developing import DevelopingProfile, developing_profile
-from futures_vpoc.profile.migration import Migration, vpoc_migration
-from futures_vpoc.profile.nodes import VolumeNodes, nodes_table, volume_nodes
-from futures_vpoc.profile.session import Profile, SessionProfiles, combine, session_profiles
-from futures_vpoc.profile.spec import ALLOCATIONS, EXPANSIONS, SCOPES, ProfileSpec
+from futures_vpoc.lazy import lazy_exports
+
+_EXPORTS = {
+    "composite": "composites",
+    "composite_table": "composites",
+    "DevelopingProfile": "developing",
+    "developing_profile": "developing",
+    "Migration": "migration",
+    "vpoc_migration": "migration",
+    "VolumeNodes": "nodes",
+    "nodes_table": "nodes",
+    "volume_nodes": "nodes",
+    "Profile": "session",
+    "SessionProfiles": "session",
+    "combine": "session",
+    "session_profiles": "session",
+    "ALLOCATIONS": "spec",
+    "EXPANSIONS": "spec",
+    "SCOPES": "spec",
+    "ProfileSpec": "spec",
+}
+"""Public name -> the submodule defining it, imported on first use (:mod:`futures_vpoc.lazy`)."""
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "ALLOCATIONS", "EXPANSIONS", "SCOPES", "DevelopingProfile", "Migration", "Profile", "ProfileSpec",

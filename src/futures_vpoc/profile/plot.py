@@ -171,7 +171,7 @@ def plot_composite(bars: pd.DataFrame, sessions, n: int, path, shown: int = 60) 
     -------
     pathlib.Path
     """
-    from futures_vpoc.profile.composite import composite
+    from futures_vpoc.profile.composites import composite
 
     last = len(sessions) - 1
     first = max(0, last - shown + 1)

@@ -1,7 +1,7 @@
 """Write a run's ``analysis.md`` and self-contained ``analysis.html`` into its directory.
 
-Lives in the report layer so that both ``futures-vpoc analyze`` (``cli_analyze``) and the end of
-``futures-vpoc train`` (``cli_train``, which may not import a sibling CLI module) can call it.
+Lives in the report layer so that ``futures-vpoc analyze`` (:mod:`futures_vpoc.cli.analyze`), the end
+of ``futures-vpoc train`` (:mod:`futures_vpoc.cli.train`) and ``scale-up``/``ensemble`` call one function.
 """
 
 from __future__ import annotations

@@ -11,20 +11,21 @@ anything is computed; the file is written whole through a temporary file.
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
-from futures_vpoc.data.barframe import atomic_write
 from futures_vpoc.errors import DataError, UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
 def add_features_parser(subparsers) -> argparse.ArgumentParser:
     """Register the ``features`` subcommand on ``subparsers`` (from ``add_subparsers``)."""
-    from futures_vpoc.features import GROUPS
+    from futures_vpoc.features.spec import GROUPS
 
     p = subparsers.add_parser("features", help="leakage-free feature table of a merged bar file",
                               allow_abbrev=False)
@@ -41,7 +42,7 @@ def add_features_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _check_args(args) -> None:
-    from futures_vpoc.features import GROUPS
+    from futures_vpoc.features.spec import GROUPS
 
     out = Path(args.out)
     if out.suffix.lower() not in TABLE_SUFFIXES:
@@ -70,6 +71,8 @@ def _train_label(bars: pd.DataFrame) -> pd.Series | None:
 
 def write_table(frame: pd.DataFrame, path: str) -> None:
     """Write the feature table: ``timestamp`` first, then the feature columns (CSV or Parquet)."""
+    from futures_vpoc.data.barframe import atomic_write
+
     p = Path(path)
     out = frame.reset_index()
     out = out.rename(columns={out.columns[0]: "timestamp"})
@@ -83,7 +86,7 @@ def write_table(frame: pd.DataFrame, path: str) -> None:
 def format_summary(summary: pd.DataFrame, rows: int) -> str:
     """The per-feature summary as aligned text lines."""
     def num(v, fmt):
-        return "-" if not np.isfinite(v) else format(v, fmt)
+        return "-" if not math.isfinite(v) else format(v, fmt)
 
     lines = [f"{'feature':<34} {'coverage':>8} {'nan rows':>9} {'median':>11} {'IQR':>11} {'>p1/p99':>8} "
              f"{'corr(y)':>8}  unit"]

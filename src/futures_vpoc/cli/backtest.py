@@ -12,19 +12,10 @@ temporary file and only after every strategy ran.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
-from futures_vpoc.backtest import strategies as S
-from futures_vpoc.backtest.engine import ROLL_MODES, BacktestConfig
-from futures_vpoc.backtest.run import BacktestResults, run_backtest
-from futures_vpoc.backtest.spec import PRESETS, contract_spec
-from futures_vpoc.data.barframe import atomic_write, read_merged
-from futures_vpoc.errors import DataError, UsageError
+from futures_vpoc.backtest.spec import PRESETS, ROLL_MODES, STRATEGIES
+from futures_vpoc.errors import UsageError
 
 DEFAULT_WITH_MODEL = ("model", "vpoc_reversion", "vpoc_breakout", "buy_hold", "ma_cross", "random")
 
@@ -40,8 +31,8 @@ def add_backtest_parser(subparsers) -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group()  # one of them is required unless --walk-forward (cmd_backtest)
     src.add_argument("--model", metavar="RUN_DIR",
                      help="run directory of `futures-vpoc train` (with --walk-forward: its training settings)")
-    src.add_argument("--strategy", nargs="+", metavar="NAME", choices=S.STRATEGIES[1:],
-                     help=f"strategies to run: {', '.join(S.STRATEGIES[1:])}")
+    src.add_argument("--strategy", nargs="+", metavar="NAME", choices=STRATEGIES[1:],
+                     help=f"strategies to run: {', '.join(STRATEGIES[1:])}")
     p.add_argument("--output_dir", required=True, help="directory for trades.csv, equity.csv, stats.json, backtest.html")
     p.add_argument("--theta", type=float, default=0.0, help="model dead band: long above 0.5+theta, short below 0.5-theta")
     p.add_argument("--horizon", type=int, default=None, help="model holding horizon [bars] (default: the run's)")
@@ -85,109 +76,24 @@ def add_backtest_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def align_predictions(bars: pd.DataFrame, predictions: pd.DataFrame, source: str = "predictions") -> np.ndarray:
-    """Probability per bar by timestamp; NaN (flat) where a bar has no prediction.
-
-    Raises
-    ------
-    DataError
-        Missing columns, duplicate timestamps, or no prediction matching any bar.
-    """
-    for col in ("timestamp", "probability"):
-        if col not in predictions.columns:
-            raise DataError(f"no '{col}' column", file=source, hint="predictions_test.parquet needs timestamp, probability")
-    ts = pd.DatetimeIndex(pd.to_datetime(predictions["timestamp"], utc=True))
-    if ts.has_duplicates:
-        raise DataError("duplicate timestamps", file=source, column="timestamp", hint="one prediction per bar")
-    prob = pd.Series(predictions["probability"].to_numpy(dtype=np.float64), index=ts.as_unit("ns"))
-    aligned = prob.reindex(pd.DatetimeIndex(bars.index).as_unit("ns"))
-    if aligned.notna().sum() == 0:
-        raise DataError("no prediction timestamp matches a bar of --data", file=source,
-                        hint="backtest the file the run was trained on")
-    return aligned.to_numpy(dtype=np.float64)
-
-
-def _read_run(run_dir: Path) -> tuple[pd.DataFrame, dict]:
-    preds_path, cfg_path = run_dir / "predictions_test.parquet", run_dir / "config.json"
-    for path in (preds_path, cfg_path):
-        if not path.exists():
-            raise DataError("file not found", file=str(path), hint="--model takes a directory written by `futures-vpoc train`")
-    try:
-        cfg = json.loads(cfg_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataError(f"not JSON ({exc.msg})", file=str(cfg_path), line=exc.lineno) from None
-    return pd.read_parquet(preds_path), cfg
-
-
-def _config(args) -> BacktestConfig:
-    return BacktestConfig(contract=contract_spec(args.contract, args.commission), slippage_ticks=args.slippage_ticks,
-                          random_slippage_ticks=args.random_slippage_ticks, stop_ticks=args.stop_ticks,
-                          target_ticks=args.target_ticks, flat_at_session_end=args.flat_at_session_end, roll=args.roll,
-                          max_position=args.max_position, initial_capital=args.initial_capital, seed=args.seed)
-
-
-def build_signals(bars: pd.DataFrame, names, probability=None, theta: float = 0.0, horizon: int = 1) -> dict:
-    """Signals of the named strategies on the full bars (``random`` is built by the runner)."""
-    table = None
-    out = {}
-    for name in names:
-        if name == "model":
-            out[name] = S.model_signal(probability, theta, horizon)
-        elif name in ("vpoc_reversion", "vpoc_breakout"):
-            if table is None:
-                from futures_vpoc.profile import developing_profile
-
-                table = developing_profile(bars, prior=True).table
-            out[name] = getattr(S, name)(bars, table)
-        elif name == "buy_hold":
-            out[name] = S.buy_hold(bars)
-        elif name == "ma_cross":
-            out[name] = S.ma_cross(bars)
-    return out
-
-
-def _json_safe(obj):
-    if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(obj) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return obj
-
-
-def write_outputs(res: BacktestResults, out: Path, title: str) -> list[Path]:
-    """Write trades.csv, equity.csv, stats.json and backtest.html; return their paths."""
-    from futures_vpoc.report.backtest_html import render_backtest_html
-
-    trades = pd.concat([r.engine.trades.assign(strategy=n) for n, r in res.strategies.items()], ignore_index=True)
-    trades = trades[["strategy", "entry_time", "exit_time", "side", "size", "entry_price", "exit_price",
-                     "commission", "slippage", "pnl", "reason", "bars_held"]]
-    equity = pd.DataFrame({n: r.engine.daily_equity for n, r in res.strategies.items()})
-    equity.index.name = "trade_date"
-    stats = json.dumps(_json_safe(res.stats_table()), indent=2, sort_keys=False)
-    page = render_backtest_html(res, title)
-    paths = [out / "trades.csv", out / "equity.csv", out / "stats.json", out / "backtest.html"]
-    atomic_write(paths[0], lambda tmp: trades.to_csv(tmp, index=False, lineterminator="\n"))
-    atomic_write(paths[1], lambda tmp: equity.to_csv(tmp, lineterminator="\n"))
-    atomic_write(paths[2], lambda tmp: Path(tmp).write_text(stats + "\n"))
-    atomic_write(paths[3], lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
-    return paths
-
-
 def cmd_backtest(args) -> int:
     """Run ``futures-vpoc backtest``; prints one line per strategy and the files written."""
-    if args.walk_forward:  # futures_vpoc.cli dispatches --walk-forward to cli_walkforward instead
+    if args.walk_forward:  # futures_vpoc.cli.main runs --walk-forward in cli.walkforward instead
         raise UsageError("--walk-forward runs through `futures-vpoc backtest` (futures_vpoc.cli.main)")
     if not args.model and not args.strategy:
         raise UsageError("give --model RUN_DIR or --strategy NAME ... (or --walk-forward)")
-    config = _config(args)
+    import numpy as np
+
+    from futures_vpoc.backtest import strategies as S
+    from futures_vpoc.backtest.run import run_backtest
+    from futures_vpoc.cli.backtest_steps import align_predictions, backtest_config, build_signals, read_run, write_outputs
+    from futures_vpoc.data.barframe import read_merged
+
+    config = backtest_config(args)
     bars = read_merged(args.data)
     probability, horizon = None, 1
     if args.model:
-        preds, run_cfg = _read_run(Path(args.model))
+        preds, run_cfg = read_run(Path(args.model))
         probability = align_predictions(bars, preds, str(Path(args.model) / "predictions_test.parquet"))
         horizon = int(args.horizon or run_cfg.get("horizon") or 1)
         names = DEFAULT_WITH_MODEL

@@ -40,8 +40,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from futures_vpoc import progress
 from futures_vpoc.backtest.run import run_backtest
-from futures_vpoc.cli_backtest import DEFAULT_WITH_MODEL, _config, _json_safe, build_signals, write_outputs
+from futures_vpoc.cli.backtest import DEFAULT_WITH_MODEL
+from futures_vpoc.cli.backtest_steps import backtest_config, build_signals, json_safe, write_outputs
 from futures_vpoc.data.barframe import atomic_write, read_merged
 from futures_vpoc.errors import DataError, UsageError
 
@@ -198,7 +200,7 @@ def cmd_walkforward(args) -> int:
     from futures_vpoc.ml.inputs import TrainData
     from futures_vpoc.ml.trainer import Trainer
 
-    config = _config(args)  # refuses bad cost flags before the slow part
+    config = backtest_config(args)  # refuses bad cost flags before the slow part
     out = Path(args.output_dir)
     cfg = _train_config(args, out)
     runs = out / RUNS_DIR
@@ -212,7 +214,7 @@ def cmd_walkforward(args) -> int:
     names = tuple(dict.fromkeys(names))
     probability = np.full(len(bars), np.nan)
     records = []
-    for fold in folds:
+    for fold in progress.bar(folds, desc="walk-forward folds", unit="fold"):
         run_dir = runs / f"fold_{fold.index:02d}"
         window = bars.iloc[fold.train_start: fold.train_end]
         ds = build_dataset(window, groups=list(cfg.features) if cfg.features else None, target=cfg.target,
@@ -233,9 +235,9 @@ def cmd_walkforward(args) -> int:
             "stop_reason": result.stop_reason,
             "inner_test_accuracy": summary.get("test_accuracy"), "best_epoch": summary.get("best_epoch"),
             **info})
-        print(f"fold {fold.index}: train {records[-1]['train_start'][:10]}..{records[-1]['train_end'][:10]} "
-              f"({fold.train_end - fold.train_start} bars), test {fold.test_from.date()}..{fold.test_until.date()} "
-              f"({info['n_predicted']} predicted, {info['checkpoint']})", flush=True)
+        progress.say(f"fold {fold.index}: train {records[-1]['train_start'][:10]}..{records[-1]['train_end'][:10]} "
+                     f"({fold.train_end - fold.train_start} bars), test {fold.test_from.date()}..{fold.test_until.date()} "
+                     f"({info['n_predicted']} predicted, {info['checkpoint']})")
     if not np.isfinite(probability).any():
         raise DataError("no out-of-sample bar could be predicted (features still warming up in every slice)",
                         file=str(args.data), hint="use more data or a longer --wf_test_months")
@@ -258,7 +260,7 @@ def cmd_walkforward(args) -> int:
                                            "end": period_bars.index[-1].isoformat()},
            "strategies": list(res.strategies), "train_config": cfg.to_dict(), "folds": records}
     wf_path = out / "walkforward.json"
-    text = json.dumps(_json_safe(doc), indent=2, default=str)
+    text = json.dumps(json_safe(doc), indent=2, default=str)
     atomic_write(wf_path, lambda tmp: Path(tmp).write_text(text + "\n"))
     for name, r in res.strategies.items():
         s = r.stats

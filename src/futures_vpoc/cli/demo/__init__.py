@@ -30,8 +30,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from futures_vpoc.cli_demo_runner import MARKER, OWN_ENTRIES, Demo, StageFailed
-from futures_vpoc.cli_demo_stages import run_all
+from futures_vpoc.cli.demo.runner import MARKER, OWN_ENTRIES, Demo, StageFailed
 from futures_vpoc.errors import DataError, UsageError
 
 
@@ -98,6 +97,8 @@ def prepare_folder(out: Path) -> None:
 
 def cmd_demo(args, run: Callable[[list[str]], int]) -> int:
     """Run ``futures-vpoc demo``; ``run`` executes one subcommand's argv and returns its status."""
+    from futures_vpoc.cli.demo.stages import run_all  # pandas and the layers: only when the demo runs
+
     _check_numbers(args)
     if args.data and not Path(args.data).is_file():
         raise DataError("file not found", file=args.data, hint="--data takes a merged file (futures-vpoc data merge)")

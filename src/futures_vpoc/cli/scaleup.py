@@ -22,7 +22,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from futures_vpoc.data.barframe import file_sha256
 from futures_vpoc.errors import DataError, UsageError
 
 SCALEUP_DIR = "runs/scaleup"
@@ -77,7 +76,7 @@ def add_ensemble_parser(subparsers) -> argparse.ArgumentParser:
 
 def _common(args, default_dir: str, replaced: tuple[str, ...], what: str):
     """Config (with ``replaced`` flags dropped, noted), the bars, the output folder and run meta."""
-    from futures_vpoc.data.barframe import read_merged
+    from futures_vpoc.data.barframe import file_sha256, read_merged
     from futures_vpoc.ml.rundir import resolve_run_dir
 
     from futures_vpoc.ml.config import config_from_namespace

@@ -1,4 +1,4 @@
-"""The stages of ``futures-vpoc demo`` (see :mod:`futures_vpoc.cli_demo`) and its closing table.
+"""The stages of ``futures-vpoc demo`` (see :mod:`futures_vpoc.cli.demo`) and its closing table.
 
 Each stage runs the subcommand a user would type through ``Demo.stage``; what the report needs
 in memory (the bars, their check, the session table, the sample-session picture) is read back from
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from futures_vpoc.cli_demo_runner import ENSEMBLE_GROUPS, PASS_THROUGH, SCALEUP_LADDER, STRATEGY_1, Demo
+from futures_vpoc.cli.demo.runner import ENSEMBLE_GROUPS, PASS_THROUGH, SCALEUP_LADDER, STRATEGY_1, Demo
 
 SYNTH_START = "2023-01-02"
 COMPOSITE_SESSIONS = 20

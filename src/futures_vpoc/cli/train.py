@@ -22,7 +22,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from futures_vpoc.data.barframe import file_sha256
+from futures_vpoc.cli.options import whole_number
 from futures_vpoc.errors import DataError, UsageError
 
 RESUME_OVERRIDES = ("epochs", "verbose", "device", "threads", "tensorboard", "data")
@@ -36,16 +36,8 @@ _DESCRIPTION = textwrap.dedent("""\
     """)
 
 
-def _whole(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    return value
-
-
 def _chunk(text: str) -> int | None:
-    value = _whole(text)
+    value = whole_number(text)
     return None if value == 0 else value
 
 
@@ -165,6 +157,8 @@ def cmd_train(args) -> int:
         raise UsageError("--data FILE is required (a merged bar file, e.g. from `futures-vpoc data synth`)")
     if not Path(config.data).is_file():
         raise DataError("file not found", file=config.data, hint="check --data")
+    from futures_vpoc.data.barframe import file_sha256
+
     sha = file_sha256(config.data)
     if stored_sha and sha != stored_sha:
         raise DataError("the file differs from the data the run was trained on (sha256)", file=config.data,
@@ -218,4 +212,4 @@ def _load(config):
     return TrainData.from_dataset(ds)
 
 
-__all__ = ["RESUME_OVERRIDES", "add_train_parser", "cmd_train", "config_from_args", "file_sha256"]
+__all__ = ["RESUME_OVERRIDES", "add_train_parser", "cmd_train", "config_from_args"]

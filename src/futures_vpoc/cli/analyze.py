@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from futures_vpoc.report.write import HTML_FILE, MARKDOWN_FILE, write_analysis
-
-__all__ = ["HTML_FILE", "MARKDOWN_FILE", "add_analyze_parser", "cmd_analyze", "write_analysis"]
+__all__ = ["add_analyze_parser", "cmd_analyze"]
 
 
 def add_analyze_parser(subparsers) -> argparse.ArgumentParser:
@@ -28,6 +26,8 @@ def add_analyze_parser(subparsers) -> argparse.ArgumentParser:
 
 def cmd_analyze(args) -> int:
     """Run ``futures-vpoc analyze``; prints the verdict, the first recommended command and the files."""
+    from futures_vpoc.report.write import HTML_FILE, MARKDOWN_FILE, write_analysis
+
     analysis = write_analysis(args.run_dir)
     print(f"{analysis.verdict.upper()}: {analysis.reason}")
     if analysis.recommendations:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from futures_vpoc.data.barframe import atomic_write
 from futures_vpoc.errors import DataError, UsageError
 from futures_vpoc.profile.spec import ALLOCATIONS, EXPANSIONS
 
 PRINT_COLUMNS = ["trade_date", "contract", "vpoc", "val", "vah", "va_width", "volume", "poc_volume", "bars"]
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def add_profile_parser(subparsers) -> argparse.ArgumentParser:
@@ -68,6 +69,8 @@ def _check_outputs(args) -> None:
 
 
 def _date(text):
+    import pandas as pd
+
     if text is None:
         return None
     try:
@@ -78,6 +81,8 @@ def _date(text):
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
     """Times as ISO-8601 UTC text (``...Z``), trade dates as ``YYYY-MM-DD`` (the merged-file style)."""
+    import pandas as pd
+
     out = frame.copy()
     for col in out.columns:
         if isinstance(out[col].dtype, pd.DatetimeTZDtype):
@@ -88,6 +93,8 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write_table(frame: pd.DataFrame, path: str) -> None:
+    from futures_vpoc.data.barframe import atomic_write
+
     p = Path(path)
     if p.suffix.lower() in (".parquet", ".pq"):
         atomic_write(p, lambda tmp: frame.to_parquet(tmp, engine="pyarrow", index=False))
@@ -119,7 +126,7 @@ def _print_table(table: pd.DataFrame, rows: int, spec) -> None:
 
 def cmd_profile(args) -> int:
     """Run ``futures-vpoc profile``; returns the exit status (errors raise FuturesVpocError)."""
-    from futures_vpoc.data.barframe import read_merged
+    from futures_vpoc.data.barframe import atomic_write, read_merged
     from futures_vpoc.profile.developing import developing_profile
     from futures_vpoc.profile.session import session_profiles
 
