@@ -17,7 +17,9 @@ from futures_vpoc.calendar import assign_sessions, globex_sessions
 from futures_vpoc.config import EXCHANGE_TZ
 from futures_vpoc.data.barframe import BAR_COLUMNS, read_merged, write_merged
 from futures_vpoc.data.contracts import front_contract
-from futures_vpoc.data.synthetic import SynthConfig, _price_kernel, _simulate, synthesize
+from futures_vpoc.data.synthetic import SynthConfig, synthesize
+from futures_vpoc.data.synthetic.assembly import _simulate
+from futures_vpoc.data.synthetic.prices import _price_kernel
 from futures_vpoc.errors import UsageError
 
 HALF_YEAR = dict(start="2023-01-02", end="2023-06-30")

@@ -1,0 +1,73 @@
+"""Everything the demo report shows, as one frozen record (:class:`DemoInputs`).
+
+The inputs are what other stages wrote or computed (the bar check, the session table, the run
+directories, the stage times); the report reads them and computes no metric of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from futures_vpoc.data.check import CheckReport
+
+
+MIGRATION_COLUMN = "migration"
+"""Session-table column read as the VPOC migration [points] when present."""
+
+
+@dataclass(frozen=True)
+class DemoInputs:
+    """Everything the demo report shows.
+
+    Attributes
+    ----------
+    title : str
+        Page title and first heading.
+    dataset_note : str
+        One paragraph: what the data is (synthetic with a planted signal, real daily S&P 500, the
+        user's file) and what that means for the figures (e.g. daily-bar composites).
+    data_file : pathlib.Path
+        The merged bar file every stage read.
+    check : CheckReport
+        ``futures_vpoc.data.check.check_bars`` of the bars.
+    profile_png : bytes or None
+        PNG of the sample session's profile with its developing VPOC/VAH/VAL.
+    profile_caption : str
+    sessions : pandas.DataFrame
+        One row per session (``developing_profile(bars).sessions.table``): ``trade_date``,
+        ``contract``, ``vpoc``, ``val``, ``vah`` [index points] and the other session columns.
+        A ``migration`` column [points], when present, is drawn as the session-to-session VPOC
+        migration; otherwise the VPOC change within one contract is drawn.
+    train_dir : pathlib.Path
+        Run directory of the training run (read with ``diagnostics.analysis.analyze_run``).
+    backtest_dir : pathlib.Path or None
+        Directory written by ``futures-vpoc backtest`` (``stats.json``, ``equity.csv``).
+    scaleup_dir, ensemble_dir : pathlib.Path or None
+        Directories written by ``scale-up`` / ``ensemble`` (``scaleup.json`` / ``ensemble.json``),
+        None when the demo skipped them.
+    stage_times : tuple of (str, float)
+        Stage name and wall time [s], in order.
+    notes : tuple of str
+        Extra lines for the reader (stages skipped for time, data caveats).
+    report_dir : pathlib.Path or None
+        Folder the page is written to; links to the runs' own pages are relative to it. None:
+        the current directory (:func:`write_demo_report` sets it to the file's folder).
+    """
+
+    title: str
+    dataset_note: str
+    data_file: Path
+    check: CheckReport
+    profile_png: bytes | None
+    profile_caption: str
+    sessions: pd.DataFrame
+    train_dir: Path
+    backtest_dir: Path | None = None
+    scaleup_dir: Path | None = None
+    ensemble_dir: Path | None = None
+    stage_times: tuple = ()
+    notes: tuple = field(default_factory=tuple)
+    report_dir: Path | None = None
