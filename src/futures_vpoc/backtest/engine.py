@@ -4,6 +4,14 @@ The arithmetic lives in :mod:`futures_vpoc.backtest.kernels` (numba, no pandas p
 module turns a BarFrame and a signal into its arrays and the arrays back into a trades table and
 equity series. Equity is ``initial_capital`` [$] plus the cumulative net P&L, marked to market
 at every close.
+
+Session scope: a session-scoped strategy (:data:`futures_vpoc.backtest.spec.SESSION_SCOPED`, run
+with ``session_scoped=True``) is flat at each session end by default: it exits at the close of the
+session's last bar, and the target decided at that close opens no position (the new session's
+first bar is flat). ``BacktestConfig.flat_at_session_end`` forces this on every strategy, and
+``BacktestConfig.flat_session_strategies=False`` lets session-scoped strategies hold overnight as
+well. A session of one bar is never flattened: on daily bars each bar is a whole session, there is
+no close inside it before the next session, so session-flat does not apply to daily bars.
 """
 
 from __future__ import annotations
@@ -34,7 +42,14 @@ class BacktestConfig:
     stop_ticks, target_ticks : float
         Stop and target distance from the entry fill [ticks]; 0 disables.
     flat_at_session_end : bool
-        Exit at the close of each trade date's last bar.
+        Force *every* strategy flat at each session end (exit at the close of each trade date's
+        last bar, no entry on that bar's signal), also those that hold overnight (``buy_hold``,
+        ``ma_cross``). Default False.
+    flat_session_strategies : bool
+        Session-scoped strategies (``run_engine(..., session_scoped=True)``) are flat at each
+        session end (default True). False is the opt-out: they then hold overnight and over
+        weekends like the baselines, which their descriptions do not promise; use it only to
+        measure what holding across the break adds.
     roll : {"roll", "close"}
         At a contract change: close on the old contract's last bar and reopen on the new one's
         first open (both sides paid), or only close.
@@ -53,6 +68,7 @@ class BacktestConfig:
     stop_ticks: float = 0.0
     target_ticks: float = 0.0
     flat_at_session_end: bool = False
+    flat_session_strategies: bool = True
     roll: str = "roll"
     max_position: int = 1
     initial_capital: float = 100_000.0
@@ -86,6 +102,20 @@ class BarArrays:
 
     def __len__(self) -> int:
         return len(self.close)
+
+    @property
+    def flat_bars(self) -> np.ndarray:
+        """Bars at whose close a session-flat strategy is flattened: the last bar of every session
+        (trade date, cut at a roll) of two bars or more. A one-bar session (a daily bar) is the whole
+        session, so it is never flattened."""
+        first = np.ones(len(self), dtype=np.bool_)
+        first[1:] = self.session_end[:-1]
+        return self.session_end & ~first
+
+    @property
+    def daily(self) -> bool:
+        """True when every bar is a whole session (daily bars): session-flat never applies."""
+        return bool(self.session_end.all())
 
 
 def bar_arrays(bars: pd.DataFrame) -> BarArrays:
@@ -126,12 +156,15 @@ class EngineResult:
         slippage [$, both sides, already inside the prices], pnl [$, net], reason.
     daily_equity : pandas.Series
         Equity [$] at the last close of each trade date.
+    flat_at_session_end : bool
+        Whether the strategy was flattened at each session end (False on daily bars).
     """
 
     equity: pd.Series
     position: pd.Series
     trades: pd.DataFrame
     daily_equity: pd.Series
+    flat_at_session_end: bool = False
 
 
 def slippage_points(arrays: BarArrays, config: BacktestConfig) -> np.ndarray:
@@ -152,7 +185,13 @@ def clean_signal(signal, n: int, max_position: int) -> np.ndarray:
     return np.ascontiguousarray(np.clip(sig, -max_position, max_position))
 
 
-def run_engine(bars: pd.DataFrame | BarArrays, signal, config: BacktestConfig | None = None) -> EngineResult:
+def flattens(config: BacktestConfig, session_scoped: bool) -> bool:
+    """Whether a strategy is flat at each session end under ``config`` (before the daily-bar exemption)."""
+    return bool(config.flat_at_session_end or (session_scoped and config.flat_session_strategies))
+
+
+def run_engine(bars: pd.DataFrame | BarArrays, signal, config: BacktestConfig | None = None, *,
+               session_scoped: bool = False) -> EngineResult:
     """Simulate ``signal`` on ``bars`` with ``config``.
 
     Parameters
@@ -162,6 +201,11 @@ def run_engine(bars: pd.DataFrame | BarArrays, signal, config: BacktestConfig | 
     signal : array-like, shape (n,)
         Target position [contracts] decided at each bar's close; it fills at the next open.
     config : BacktestConfig, optional
+    session_scoped : bool
+        The strategy is session-scoped (:func:`futures_vpoc.backtest.spec.is_session_scoped`):
+        flat at each session end unless ``config.flat_session_strategies`` is False. Default
+        False (holds overnight unless ``config.flat_at_session_end``). Either way, sessions of
+        one bar (daily bars) are never flattened.
 
     Returns
     -------
@@ -171,10 +215,11 @@ def run_engine(bars: pd.DataFrame | BarArrays, signal, config: BacktestConfig | 
     a = bars if isinstance(bars, BarArrays) else bar_arrays(bars)
     sig = clean_signal(signal, len(a), config.max_position)
     spec = config.contract
+    flat = flattens(config, session_scoped) and not a.daily
     pnl, held, rows = simulate(a.open, a.high, a.low, a.close, sig, slippage_points(a, config), a.roll_end,
-                               a.session_end, spec.multiplier, spec.cost_per_side, config.stop_ticks * spec.tick,
-                               config.target_ticks * spec.tick, config.flat_at_session_end,
-                               config.roll == "roll", float(config.max_position))
+                               a.flat_bars, spec.multiplier, spec.cost_per_side, config.stop_ticks * spec.tick,
+                               config.target_ticks * spec.tick, flat, config.roll == "roll",
+                               float(config.max_position))
     equity = pd.Series(config.initial_capital + pnl, index=a.index, name="equity")
     entry, exit_ = rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64)
     trades = pd.DataFrame({
@@ -187,4 +232,4 @@ def run_engine(bars: pd.DataFrame | BarArrays, signal, config: BacktestConfig | 
     last = np.flatnonzero(a.session_end)
     daily = pd.Series(equity.to_numpy()[last], index=pd.DatetimeIndex(a.trade_date[last], name="trade_date"))
     daily = daily.groupby(level=0).last()  # a roll inside a trade date ends two segments
-    return EngineResult(equity, pd.Series(held, index=a.index, name="position"), trades, daily)
+    return EngineResult(equity, pd.Series(held, index=a.index, name="position"), trades, daily, flat)

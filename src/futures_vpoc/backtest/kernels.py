@@ -8,7 +8,9 @@
    at ``open[t]``: a long fill pays ``open + slip[t]``, a short fill gets ``open - slip[t]``
    (slippage [points] is always adverse). A change of target first exits the open trade, then
    enters the new one. After a stop, target or a closing roll, the same target is not
-   re-entered until the signal changes (no churn back into a stopped trade).
+   re-entered until the signal changes (no churn back into a stopped trade). When
+   ``flat_session``, the target decided at a session's last close (``session_end[t-1]``) is
+   flat: no position opens on the last bar's signal, so a session's first bar is never held.
 2. **Inside the bar**, along a conservative open-high-low-close path: a stop gapped through at
    the open fills at the open minus slippage; a stop touched (``low <= stop`` for a long) fills
    at the stop minus slippage; otherwise a target traded through (``high > target`` for a long)
@@ -16,8 +18,8 @@
    bar, the stop fills. A long's stop is below its entry and a short's above.
 3. **Close.** Mark to market at ``close[t]``.
 4. **Forced exits at the close** (scheduled, so known in advance): the last bar of a contract
-   (``roll_end``), the last bar of a session when ``flat_session``, and the last bar of the data,
-   each at ``close[t]`` minus slippage. At a roll the position is reopened on the new contract
+   (``roll_end``), the last bar of a session (``session_end``) when ``flat_session``, and the last
+   bar of the data, each at ``close[t]`` minus slippage. At a roll the position is reopened on the new contract
    at its first open (paying both sides) when ``roll_reopen`` and the signal still holds it.
 
 Money: P&L = side × size × (exit − entry) [points] × ``multiplier`` [$/point], from raw
@@ -72,7 +74,8 @@ def simulate_reference(open_, high, low, close, signal, slip, roll_end, session_
     slip : float64 array, shape (n,)
         Adverse slippage [points, >= 0] of a market or stop fill at bar ``t``.
     roll_end, session_end : bool arrays, shape (n,)
-        Last bar of its contract / of its trade date.
+        Last bar of its contract / of a session to flatten at (the engine passes the last bar of
+        every session of two bars or more, :attr:`futures_vpoc.backtest.engine.BarArrays.flat_bars`).
     mult : float
         Contract multiplier [$ per point].
     cost_side : float
@@ -80,7 +83,8 @@ def simulate_reference(open_, high, low, close, signal, slip, roll_end, session_
     stop_pts, target_pts : float
         Stop and target distance from the entry fill [points]; ``<= 0`` disables.
     flat_session, roll_reopen : bool
-        Flatten at each session's last close; reopen rolled positions on the new contract.
+        Flatten at each session's last close (and open nothing on its signal); reopen rolled
+        positions on the new contract.
     max_pos : float
         Position limit [contracts]; targets are clipped to ``[-max_pos, max_pos]``.
 
@@ -116,6 +120,8 @@ def simulate_reference(open_, high, low, close, signal, slip, roll_end, session_
                 want = max_pos
             elif want < -max_pos:
                 want = -max_pos
+            if flat_session and session_end[t - 1]:
+                want = 0.0  # decided at a session's last close: flat across the break
             if blocked:
                 if want == block_val:
                     want = 0.0

@@ -6,6 +6,11 @@ through the same :class:`~futures_vpoc.backtest.engine.BacktestConfig`, then
 statistics. The ``random`` baseline copies the trade count, holding times and sides of a
 reference strategy (the model when present) over ``n_random`` seeds; its Sharpe distribution
 gives the reference's p-value, and seed 0 is reported as the ``random`` strategy.
+
+Session-scoped strategies (:data:`~futures_vpoc.backtest.spec.SESSION_SCOPED`) run flat at each
+session end, the others hold overnight (see :mod:`~futures_vpoc.backtest.engine`); the random
+baseline follows its reference's rule. Each strategy's ``stats`` say which
+(``flat_at_session_end``, ``holding``).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import pandas as pd
 
 from futures_vpoc.backtest.engine import BacktestConfig, BarArrays, EngineResult, bar_arrays, run_engine
 from futures_vpoc.backtest.significance import bootstrap_sharpe_ci, deflated_sharpe, probabilistic_sharpe, random_p_value
+from futures_vpoc.backtest.spec import describe, is_session_scoped
 from futures_vpoc.backtest.stats import compute_stats, daily_returns, drawdown, monthly_returns, sharpe
 from futures_vpoc.backtest.strategies import random_like
 from futures_vpoc.errors import UsageError
@@ -51,9 +57,10 @@ class BacktestResults:
         return {name: res.stats for name, res in self.strategies.items()}
 
 
-def _result(name: str, eng: EngineResult, config: BacktestConfig) -> StrategyResult:
+def _result(name: str, eng: EngineResult, config: BacktestConfig, daily: bool = False) -> StrategyResult:
     stats = compute_stats(eng.equity, eng.daily_equity, eng.position, eng.trades, config.initial_capital,
                           config.contract.multiplier)
+    stats.update(flat_at_session_end=eng.flat_at_session_end, holding=describe(name, eng.flat_at_session_end, daily))
     dd = drawdown(eng.daily_equity) if len(eng.daily_equity) else pd.DataFrame()
     return StrategyResult(name, eng, stats, dd, monthly_returns(eng.daily_equity, config.initial_capital))
 
@@ -98,16 +105,18 @@ def run_backtest(bars: pd.DataFrame | BarArrays, signals: Mapping[str, np.ndarra
     reference = reference or ("model" if "model" in named else next(iter(named)))
     if reference not in named:
         raise UsageError(f"reference strategy {reference!r} is not among {sorted(named)}")
-    results = {name: _result(name, run_engine(a, sig, config), config) for name, sig in named.items()}
+    results = {name: _result(name, run_engine(a, sig, config, session_scoped=is_session_scoped(name)), config, a.daily)
+               for name, sig in named.items()}
     random_sharpes = np.empty(0)
     if n_random > 0:
         held = results[reference].engine.position.to_numpy()
         runs = []
         for k in range(n_random):
-            eng = run_engine(a, random_like(held, len(a), seed + 1 + k), config)
+            eng = run_engine(a, random_like(held, len(a), seed + 1 + k), config,
+                             session_scoped=is_session_scoped(reference))
             runs.append(eng)
             random_sharpes = np.append(random_sharpes, sharpe(daily_returns(eng.daily_equity, config.initial_capital)))
-        results["random"] = _result("random", runs[0], config)
+        results["random"] = _result("random", runs[0], config, a.daily)
     n_trials = len(named) + int(extra_trials)
     for name, res in results.items():
         r = daily_returns(res.engine.daily_equity, config.initial_capital)

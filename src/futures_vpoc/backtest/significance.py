@@ -15,7 +15,9 @@
   the larger of their sample variance and ``1/(T−1)``. Heterogeneous strategies (a trend rule
   and its mirror image) are not one family: their spread measures their differences, not luck.
   ``N`` counts every strategy and threshold tried. Significant when DSR > 0.95.
-* :func:`random_p_value`: ``(1 + #{random Sharpe >= strategy Sharpe}) / (1 + n)``.
+* :func:`random_p_value`: ``(1 + #{random Sharpe >= strategy Sharpe}) / (1 + n)``: ties count
+  against the strategy, the convention that keeps a Monte Carlo test valid (North, Curtis & Sham
+  2002; Phipson & Smyth 2010), so P(p <= α) <= α under the null even with ties.
 """
 
 from __future__ import annotations
@@ -77,8 +79,41 @@ def bootstrap_sharpe_ci(r, n_boot: int = 1000, block: int | None = None, level: 
     return (float(np.quantile(sr, alpha)), float(np.quantile(sr, 1 - alpha)))
 
 
+def psr_from_moments(sr: float, n: int, skew: float, kurt: float, benchmark: float = 0.0) -> float:
+    """PSR from a sample's moments: ``Φ((SR − SR*) √(n−1) / sqrt(1 − γ3 SR + (γ4 − 1)/4 SR²))``.
+
+    Parameters
+    ----------
+    sr : float
+        Observed Sharpe ratio per period (not annualised).
+    n : int
+        Number of returns.
+    skew : float
+        Skewness ``γ3`` of the returns.
+    kurt : float
+        Kurtosis ``γ4`` of the returns (not excess: 3 for a normal distribution).
+    benchmark : float
+        ``SR*``, per period.
+
+    Returns
+    -------
+    float
+        NaN when ``n < 3``, ``sr`` is not finite or the variance term is not positive.
+    """
+    if n < 3 or not math.isfinite(sr):
+        return math.nan
+    var = 1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr
+    if not var > 0:
+        return math.nan
+    return float(sps.norm.cdf((sr - benchmark) * math.sqrt(n - 1) / math.sqrt(var)))
+
+
 def probabilistic_sharpe(r, benchmark: float = 0.0) -> float:
-    """PSR: P(true per-day Sharpe > ``benchmark`` [per day]) for daily returns ``r``."""
+    """PSR: P(true per-day Sharpe > ``benchmark`` [per day]) for daily returns ``r``.
+
+    The per-day Sharpe uses the sample standard deviation (ddof=1), the skewness and kurtosis
+    their plain moment estimates (:func:`psr_from_moments` takes them).
+    """
     r = np.asarray(r, dtype=np.float64)
     n = len(r)
     sr = _per_day_sharpe(r)
@@ -86,10 +121,7 @@ def probabilistic_sharpe(r, benchmark: float = 0.0) -> float:
         return math.nan
     skew = float(sps.skew(r, bias=True))
     kurt = float(sps.kurtosis(r, fisher=False, bias=True))
-    var = 1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr
-    if not var > 0:
-        return math.nan
-    return float(sps.norm.cdf((sr - benchmark) * math.sqrt(n - 1) / math.sqrt(var)))
+    return psr_from_moments(sr, n, skew, kurt, benchmark)
 
 
 def expected_max_sharpe(n_trials: int, variance: float) -> float:

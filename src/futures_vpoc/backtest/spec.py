@@ -58,6 +58,49 @@ STRATEGIES = ("model", *RULE_STRATEGIES, "random")
 """Every strategy a backtest knows, the model first."""
 ROLL_MODES = ("roll", "close")
 """At a contract change the engine closes and reopens on the new contract (roll) or only closes."""
+SESSION_SCOPED = ("model", "vpoc_reversion", "vpoc_breakout")
+"""Strategies whose trades live inside one session, so the engine flattens them at each session's
+last close by default: the VPOC rules read the prior session's levels for one session, and the
+model's label never crosses a session end. ``buy_hold`` and ``ma_cross`` hold overnight; ``random``
+follows the strategy it copies. On daily bars (each bar a whole session) nothing is flattened."""
+
+DESCRIPTIONS = {
+    "model": "the trained model's predicted direction outside a dead band of +-theta, held for the label horizon",
+    "vpoc_reversion": "fade a close outside the prior session's value area back toward the prior VPOC",
+    "vpoc_breakout": "follow acceptance outside the prior session's value area, exit back inside it",
+    "buy_hold": "long one contract throughout, rolled at each contract change",
+    "ma_cross": "long when the 60-bar mean close is above the 240-bar mean, short when below",
+    "random": "random trades with the reference strategy's count, holding times and sides",
+}
+"""What each strategy does, in one line without its holding rule (:func:`describe` adds it)."""
+
+
+def is_session_scoped(name: str) -> bool:
+    """Whether strategy ``name`` is session-scoped (:data:`SESSION_SCOPED`)."""
+    return name in SESSION_SCOPED
+
+
+def holding_rule(flat: bool, daily: bool = False) -> str:
+    """The holding rule in words: flat at each session end, or holds overnight and over weekends.
+
+    Parameters
+    ----------
+    flat : bool
+        Whether the engine flattens the strategy at each session's last close.
+    daily : bool
+        Whether every bar is a whole session (daily bars): then nothing is flattened.
+    """
+    if daily:
+        return "daily bars: each bar is a whole session, so positions are held from session to session"
+    if flat:
+        return ("flat at each session end: exits at the close of the session's last bar, and no position "
+                "opens on a signal from that bar")
+    return "holds positions overnight and over weekends"
+
+
+def describe(name: str, flat: bool, daily: bool = False) -> str:
+    """One line for the report: what strategy ``name`` does and its holding rule (:func:`holding_rule`)."""
+    return f"{DESCRIPTIONS.get(name, name)}; {holding_rule(flat, daily)}"
 
 
 def contract_spec(symbol: str, cost_per_side: float | None = None) -> ContractSpec:

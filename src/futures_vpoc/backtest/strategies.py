@@ -4,6 +4,13 @@ A signal at bar ``t`` uses only bars ``<= t`` (and, for ``model``, the probabili
 bar ``t``); the engine fills it at bar ``t+1``'s open. Nothing here gates on full-sample numbers.
 Moving averages and profile levels restart at every contract change, so no rule reads a price
 across a roll.
+
+Holding rules (:data:`futures_vpoc.backtest.spec.SESSION_SCOPED`): ``model``, ``vpoc_reversion``
+and ``vpoc_breakout`` are session-scoped, and the engine makes them flat at each session end (exit
+at the close of the session's last bar, no entry on that bar's signal); the signals here do not
+look at where a session ends, which only the whole bar series would tell. ``buy_hold`` and
+``ma_cross`` hold overnight and over weekends. On daily bars every bar is a whole session and no
+strategy is flattened.
 """
 
 from __future__ import annotations
@@ -48,6 +55,11 @@ def model_signal(probability, theta: float = 0.0, horizon: int = 1) -> np.ndarra
     horizon : int
         Bars a position is held after the last prediction that confirmed it (the label
         horizon); an opposite prediction flips it earlier.
+
+    Notes
+    -----
+    Session-scoped: on intraday bars the engine flattens it at each session end, as its label
+    never crosses one (:data:`futures_vpoc.backtest.spec.SESSION_SCOPED`).
     """
     if not 0 <= theta < 0.5:
         raise UsageError(f"--theta {theta!r} must be in [0, 0.5)")
@@ -67,7 +79,11 @@ def _segments(bars: pd.DataFrame) -> np.ndarray:
 
 
 def buy_hold(bars: pd.DataFrame) -> np.ndarray:
-    """Long one contract throughout (enters at the second bar's open, rolled at each contract change)."""
+    """Long one contract throughout (enters at the second bar's open, rolled at each contract change).
+
+    Holds overnight and over weekends (not session-scoped) unless the backtest forces every
+    strategy flat at each session end.
+    """
     return np.ones(len(bars))
 
 
@@ -80,7 +96,8 @@ def _segment_mean(x: np.ndarray, seg: np.ndarray, window: int) -> np.ndarray:
 def ma_cross(bars: pd.DataFrame, fast: int = 60, slow: int = 240) -> np.ndarray:
     """Long when the ``fast``-bar mean close is above the ``slow``-bar mean, short when below.
 
-    Means restart at each contract change (flat until the slow window fills).
+    Means restart at each contract change (flat until the slow window fills). Holds overnight and
+    over weekends (not session-scoped) unless the backtest forces every strategy flat.
     """
     if not 1 <= fast < slow:
         raise UsageError(f"ma_cross needs 1 <= fast < slow bars, got {fast}, {slow}")
@@ -155,7 +172,8 @@ def vpoc_reversion(bars: pd.DataFrame, table: pd.DataFrame | None = None, confir
     """Fade a close outside the prior session's value area back toward the prior VPOC.
 
     Long after ``confirm`` closes below the prior VAL, short after ``confirm`` closes above the
-    prior VAH; exit when the close reaches the prior VPOC or the session ends. Levels are the
+    prior VAH; exit when the close reaches the prior VPOC or the session ends (session-scoped:
+    the engine exits at the close of the session's last bar, see the module notes). Levels are the
     previous *completed* session's (``prev_val``, ``prev_vah``, ``prev_vpoc`` of
     :func:`futures_vpoc.profile.developing_profile`), known before the session starts.
 
@@ -175,7 +193,8 @@ def vpoc_reversion(bars: pd.DataFrame, table: pd.DataFrame | None = None, confir
 
 def vpoc_breakout(bars: pd.DataFrame, table: pd.DataFrame | None = None, confirm: int = 30) -> np.ndarray:
     """Follow acceptance outside the prior value area: ``confirm`` closes above VAH → long
-    (below VAL → short), exit when the close is back inside the area or the session ends."""
+    (below VAL → short), exit when the close is back inside the area or the session ends
+    (session-scoped, like :func:`vpoc_reversion`)."""
     val, vah, vpoc, session = _levels(bars, table)
     close = bars["close"].to_numpy(dtype=np.float64)
     return _level_rules(close, val, vah, vpoc, session, 1, int(confirm))

@@ -119,6 +119,20 @@ def _stats_table(res: BacktestResults) -> str:
     return f"<table class=\"epochs\">{head}{''.join(rows)}</table>"
 
 
+def _session_rule(c) -> str:
+    if c.flat_at_session_end:
+        return "every strategy flat at each session end (--flat_at_session_end)"
+    if c.flat_session_strategies:
+        return "session strategies flat at each session end, the others hold overnight"
+    return "session strategies allowed to hold overnight (flat_session_strategies=False)"
+
+
+def _strategy_list(res: BacktestResults) -> str:
+    items = "".join(f"<li><code>{html.escape(n)}</code>: {html.escape(str(r.stats.get('holding', '')))}</li>"
+                    for n, r in res.strategies.items())
+    return f"<h2>Strategies</h2><ul>{items}</ul>"
+
+
 def render_backtest_html(res: BacktestResults, title: str = "Backtest") -> str:
     """The whole comparison as one HTML page (equity, drawdown, monthly returns, trades, stats)."""
     c = res.config
@@ -128,7 +142,7 @@ def render_backtest_html(res: BacktestResults, title: str = "Backtest") -> str:
              f"slippage {c.slippage_ticks:g} tick(s) per side"
              + (f" + Poisson({c.random_slippage_ticks:g}) ticks" if c.random_slippage_ticks else "")
              + f"; stop {c.stop_ticks:g} / target {c.target_ticks:g} ticks (0 = none); "
-             f"{'flat at each session end; ' if c.flat_at_session_end else ''}rolls: {c.roll}; "
+             f"{_session_rule(c)}; rolls: {c.roll}; "
              f"initial capital ${c.initial_capital:,.0f}. Signals at a bar's close fill at the next bar's open.")
     rnd = ""
     if len(res.random_sharpes):
@@ -141,4 +155,4 @@ def render_backtest_html(res: BacktestResults, title: str = "Backtest") -> str:
     t = html.escape(title)
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{t}</title>\n'
             f"<style>{CSS}</style>\n</head>\n<body>\n<h1>{t}</h1>\n<p>{html.escape(setup)}</p>{rnd}\n"
-            f"<h2>Statistics</h2>{_stats_table(res)}\n{body}\n</body>\n</html>\n")
+            f"{_strategy_list(res)}\n<h2>Statistics</h2>{_stats_table(res)}\n{body}\n</body>\n</html>\n")

@@ -60,6 +60,21 @@ def _significance(stats: dict) -> str:
             "doing at least as well).")
 
 
+def _holding(stats: dict) -> str:
+    """Which strategies were flat at each session end and which held overnight (``stats.json``)."""
+    groups = {True: [], False: []}
+    for name, s in stats.items():
+        if isinstance(s, dict) and isinstance(s.get("flat_at_session_end"), bool):
+            groups[s["flat_at_session_end"]].append(name)
+    parts = []
+    if groups[True]:
+        parts.append("flat at each session end, so no trade spans the daily break or a weekend: "
+                     + ", ".join(groups[True]))
+    if groups[False]:
+        parts.append("hold positions overnight and over weekends: " + ", ".join(groups[False]))
+    return f"<p>{esc('Holding rules: ' + '; '.join(parts) + '.')}</p>" if parts else ""
+
+
 def _backtest(inputs: DemoInputs, got: _Loaded) -> str:
     out = [_lead("The model's signals traded as ES futures with commissions and slippage (a signal at a bar's "
                  "close fills at the next bar's open), next to simple rule-based and naive strategies on the "
@@ -71,7 +86,8 @@ def _backtest(inputs: DemoInputs, got: _Loaded) -> str:
     header = ["Strategy"] + [LABELS.get(k, k) for k in STAT_COLUMNS]
     header.insert(5, "Sharpe 95% interval")
     header[-3:] = ["PSR (vs 0)", "DSR", "p vs random"]
-    out += [_table(header, _stats_rows(got.stats), numeric=True), f"<p>{esc(_significance(got.stats))}</p>",
+    out += [_table(header, _stats_rows(got.stats), numeric=True), _holding(got.stats),
+            f"<p>{esc(_significance(got.stats))}</p>",
             _link(Path(inputs.backtest_dir) / "backtest.html", inputs.report_dir,
                   "The full backtest report: drawdowns, monthly returns, trades (backtest.html)")]
     return "".join(out)
