@@ -15,6 +15,7 @@ from _common import SCALE_ENV, scale  # noqa: E402
 
 import bench_backtest  # noqa: E402
 import bench_cli  # noqa: E402
+import bench_evaluate  # noqa: E402
 import bench_features  # noqa: E402
 import bench_load  # noqa: E402
 import bench_profile  # noqa: E402
@@ -28,6 +29,7 @@ SECTIONS = (
     ("volume profiles (one core)", bench_profile),
     ("features (1M bars, all groups)", bench_features),
     ("backtest engine (1M bars, stops and targets)", bench_backtest),
+    ("test statistics (1M predictions, 1,000 session-block replicates)", bench_evaluate),
     ("trainer (seed ambitious 512-256-128-64) vs bare PyTorch loops", bench_train),
 )
 

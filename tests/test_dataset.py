@@ -12,9 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from test_labels import bars_at, session_grid
+
 from futures_vpoc.data.synthetic import SynthConfig, synthesize
 from futures_vpoc.dataset import RankTransform, SplitSpec, build_dataset
 from futures_vpoc.errors import UsageError
+from futures_vpoc.labels import make_labels
 
 
 class StandIn:
@@ -69,11 +72,64 @@ def test_parts_are_chronological_and_purged(bars, purge):
         # at least `purge` bars between the parts ...
         assert positions(bars, after[:1])[0] - positions(bars, before[-1:])[0] - 1 >= gap
     # ... and no label window of a part reaches the next part
-    from futures_vpoc.labels import make_labels
     end = make_labels(bars, horizon=5).frame["label_end"]
     assert end[ds.t_train].max() <= b.val_start
     assert end[ds.t_val].max() <= b.test_start
     assert ds.counts["dropped_purge"] >= 2 * gap
+
+
+def every_other_bar(frame, train_end):
+    """Features on even bar positions only: candidate rows are two bars apart."""
+    out = frame.copy()
+    out.iloc[1::2] = np.nan
+    return out
+
+
+def test_the_purge_drops_exactly_horizon_candidate_rows_before_each_boundary(bars):
+    """Mutation check (issue 14): a purge of horizon - 1 rows must fail here.
+
+    On a regular grid a purge one row short is masked by the label-end backstop (it drops the one
+    row whose label still reaches the next part), so the result is identical. With features on
+    every other bar the candidate rows are two bars apart, ``horizon - 1`` of them already clear the
+    label window, the backstop has nothing to drop and only the purge rule itself decides. The
+    parts are rebuilt here by hand from that rule: cut the candidate rows (complete features, known
+    horizon, flat ones included) at the boundaries, drop the last ``horizon`` of train and of
+    validation, then drop the rows without a label (direction's flat horizons).
+    """
+    ds = build_dataset(bars, horizon=5, builder=StandIn(tamper=every_other_bar))
+    assert ds.purge == 5
+    assert ds.counts["dropped_purge"] == 2 * 5
+    b = ds.boundaries
+    frame = StandIn(tamper=every_other_bar)(bars, train_end=b.val_start).frame
+    labels = make_labels(bars, horizon=5)
+    candidate = frame.notna().all(axis=1).to_numpy() & labels.known
+    stamps, has_label = bars.index[candidate], labels.labelled[candidate]
+    assert not has_label.all()  # some candidate rows are flat: the purge counts them too
+    part = (stamps >= b.val_start).astype(np.int64) + (stamps >= b.test_start)
+    for k, got in enumerate((ds.t_train, ds.t_val, ds.t_test)):
+        rows = np.flatnonzero(part == k)
+        if k < 2:
+            rows = rows[:-5]
+        np.testing.assert_array_equal(got.asi8, stamps[rows][has_label[rows]].asi8)
+
+
+def test_the_label_end_backstop_holds_where_bars_are_closer_than_their_width():
+    """Mutation check (issue 14): removing the label-end backstop of ``dataset/build.py`` must fail here.
+
+    Bars every minute plus one at :30 in every fourth minute (irregular bars such as tick bars look
+    like this; the nominal width stays 1 minute, the most common spacing). ``horizon`` candidate
+    rows then span less than ``horizon`` minutes, so the purge alone leaves a training label that
+    is known only after validation starts; the backstop must drop it.
+    """
+    grid = session_grid("2019-03-04", "2019-03-08")
+    extra = grid[np.arange(len(grid)) % 4 == 3] + pd.Timedelta(seconds=30)
+    bars = bars_at(grid.append(extra).sort_values(), seed=1).assign(vix=20.0)
+    ds = build_dataset(bars, horizon=5, builder=StandIn())
+    end = make_labels(bars, horizon=5).frame["label_end"]
+    b = ds.boundaries
+    assert end[ds.t_train].max() <= b.val_start
+    assert end[ds.t_val].max() <= b.test_start
+    assert ds.counts["dropped_purge"] > 2 * ds.purge  # the backstop had rows to drop beyond the purge
 
 
 def test_fitted_features_see_bars_before_validation_only(bars, ds):
@@ -88,7 +144,8 @@ def test_counts_add_up_and_warm_up_rows_are_dropped_not_filled(bars, ds):
     c = ds.counts
     assert c["n_bars"] == c["n_window"] == len(bars)
     assert c["n_window"] == sum(c[k] for k in ("dropped_warmup", "dropped_no_label", "dropped_purge",
-                                               "n_train", "n_val", "n_test"))
+                                               "dropped_flat", "n_train", "n_val", "n_test"))
+    assert c["dropped_flat"] > 0  # direction = up vs down: the flat horizons are counted, not trained on
     assert (c["n_train"], c["n_val"], c["n_test"]) == (len(ds.X_train), len(ds.X_val), len(ds.X_test))
     frame = StandIn()(bars, train_end=ds.boundaries.val_start).frame
     assert c["dropped_warmup"] == int(frame.isna().any(axis=1).sum())
@@ -100,9 +157,9 @@ def test_counts_add_up_and_warm_up_rows_are_dropped_not_filled(bars, ds):
         assert set(np.unique(y)) <= {0.0, 1.0}
     assert ds.feature_names == ("price_ret_1", "price_ret_30", "vix_level", "calendar_one", "volatility_z")
     assert ds.scaler.constant_features_ == ["calendar_one"]
-    # the boundaries cut the labelled rows 70 / 15 / 15 (then warm-up and purge thin the parts)
-    from futures_vpoc.labels import make_labels
-    labelled = bars.index[make_labels(bars).labelled]
+    # the boundaries cut the rows with a known horizon 70 / 15 / 15, flat ones included (then
+    # warm-up, purge and the flat rows thin the parts)
+    labelled = bars.index[make_labels(bars).known]
     assert (labelled < ds.boundaries.val_start).sum() == int(np.floor(0.70 * len(labelled)))
     assert (labelled < ds.boundaries.test_start).sum() == int(np.floor(0.70 * len(labelled))) + int(
         np.floor(0.15 * len(labelled)))
@@ -112,9 +169,14 @@ def test_every_labelled_row_with_features_is_kept_whatever_its_move(bars, ds):
     kept = ds.t_train.append(ds.t_val).append(ds.t_test)
     fwd = np.r_[ds.fwd_train, ds.fwd_val, ds.fwd_test]
     assert (np.abs(fwd) <= 0.001).mean() > 0.9  # the prior system's dead zone is in
-    assert (fwd == 0).any()
+    assert not (fwd == 0).any()  # direction: a flat horizon has no label, so no part holds it
     np.testing.assert_array_equal(np.r_[ds.y_train, ds.y_val, ds.y_test], (fwd > 0).astype(np.float32))
     assert kept.is_monotonic_increasing
+    old = build_dataset(bars, target="up_or_not", builder=StandIn())
+    fwd_old = np.r_[old.fwd_train, old.fwd_val, old.fwd_test]
+    assert (fwd_old == 0).any()  # up_or_not keeps them, as "not up"
+    np.testing.assert_array_equal(np.r_[old.y_train, old.y_val, old.y_test], (fwd_old > 0).astype(np.float32))
+    assert old.counts["dropped_flat"] == 0
 
 
 def test_data_fraction_keeps_the_most_recent_rows(bars, ds):

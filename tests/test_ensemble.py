@@ -66,7 +66,7 @@ def test_ensemble_reports_members_and_ensemble(planted_file, tmp_path):
     for key in ("accuracy", "accuracy_ci95", "majority_baseline", "p_value", "auc", "log_loss"):
         assert test[key] is not None
     pred = pd.read_parquet(out / "predictions_test.parquet")
-    assert len(pred) == doc["n_test"] and pred["probability"].between(0, 1).all()
+    assert len(pred) == doc["n_test"] and pred["prob"].between(0, 1).all()
     md = (out / "ensemble.md").read_text()
     assert all(g in md for g in doc["groups"]) and "**ensemble**" in md
 

@@ -1,8 +1,10 @@
 """Labels (futures_vpoc.labels): horizons never cross a session end, the halt or a roll.
 
 Every expected mask below is written from the CT wall clock by hand, not from the code: with
-1-minute bars and ``horizon = 5``, bar ``t`` is labelled iff the slot starting 5 minutes after it
-still starts before its segment ends (halt start or session close) and the data reaches it.
+1-minute bars and ``horizon = 5``, bar ``t``'s horizon is known (``LabelTable.known``) iff the slot
+starting 5 minutes after it still starts before its segment ends (halt start or session close) and
+the data reaches it. Which known rows get a label depends on the target (flat horizons have none
+under ``direction``): tests/test_labels_updown.py.
 """
 
 import datetime as dt
@@ -57,8 +59,9 @@ def minutes_ct(day, first, last):
 
 
 def unlabelled_ct(bars, horizon=5):
+    """CT clock of the rows whose horizon is unknown, and the label table."""
     table = make_labels(bars, horizon=horizon)
-    return set(ct_clock(bars.index[~table.labelled])), table
+    return set(ct_clock(bars.index[~table.known])), table
 
 
 def test_2019_halt_and_session_end_are_never_crossed():
@@ -70,8 +73,9 @@ def test_2019_halt_and_session_end_are_never_crossed():
                 | minutes_ct("2019-03-08", "15:55", "15:59"))  # also the end of the data
     assert missing == expected
     frame = table.frame
-    assert frame.loc[~table.labelled, ["fwd_return", "label"]].isna().all().all()
-    assert frame.loc[~table.labelled, "label_end"].isna().all()
+    assert frame.loc[~table.known, ["fwd_return", "label"]].isna().all().all()
+    assert frame.loc[~table.known, "label_end"].isna().all()
+    assert frame.loc[table.known, "label_end"].notna().all()
 
 
 def test_after_2021_there_is_no_halt_only_the_session_end():
@@ -101,8 +105,8 @@ def test_a_roll_between_sessions_of_the_synthetic_market_is_never_crossed():
     contract = bars["contract"].to_numpy()
     assert len(set(contract)) == 2
     roll = int(np.flatnonzero(contract[1:] != contract[:-1])[0]) + 1
-    assert not table.labelled[roll - 5:roll].any()
-    labelled_pos = np.flatnonzero(table.labelled)
+    assert not table.known[roll - 5:roll].any()
+    labelled_pos = np.flatnonzero(table.known)
     end = pd.DatetimeIndex(table.frame["label_end"]).asi8[labelled_pos]
     horizon_bar = np.searchsorted(bars.index.asi8, end - MINUTE.value, side="right") - 1
     assert (contract[horizon_bar] == contract[labelled_pos]).all()
@@ -110,29 +114,34 @@ def test_a_roll_between_sessions_of_the_synthetic_market_is_never_crossed():
     assert (td[horizon_bar] == td[labelled_pos]).all()
 
 
-def test_which_rows_are_labelled_does_not_depend_on_the_outcome():
+def test_which_rows_are_asked_does_not_depend_on_the_outcome():
+    """The calendar rule (``known``) ignores the prices; only ``direction``'s flat rows lack a label."""
     bars, _ = synthesize(SynthConfig(start="2019-03-04", end="2019-03-08", seed=5))
     base = make_labels(bars)
     fwd = base.frame["fwd_return"].to_numpy()
     # no dead zone: small moves are labelled (the prior system dropped |move| <= 0.1 %)
     assert (np.abs(fwd[base.labelled]) <= 0.001).mean() > 0.9
+    np.testing.assert_array_equal(base.labelled, base.known & (fwd != 0))
     for closes in (2000.0 + 10.0 * (bars["close"] - 2000.0).abs(),  # moves ten times larger
                    np.full(len(bars), 2800.0),                          # no move at all
                    bars["close"][::-1].to_numpy()):                     # another path entirely
         other = make_labels(bars.assign(close=np.asarray(closes, dtype=float)))
-        np.testing.assert_array_equal(other.labelled, base.labelled)
+        np.testing.assert_array_equal(other.known, base.known)
 
 
-def test_zero_move_is_labelled_not_up():
+def test_zero_move_is_not_up_under_up_or_not_and_unlabelled_under_direction():
     bars = bars_at(session_grid("2019-03-07", "2019-03-07"), closes=None)
     flat = bars.assign(close=2800.0)
-    table = make_labels(flat)
+    table = make_labels(flat, target="up_or_not")
     assert table.labelled.sum() > 1000
     assert (table.frame["label"][table.labelled] == 0.0).all()
     assert (table.frame["fwd_return"][table.labelled] == 0.0).all()
-    up = make_labels(bars)
+    up = make_labels(bars, target="up_or_not")
     lab = up.frame[up.labelled]
     np.testing.assert_array_equal(lab["label"].to_numpy(), (lab["fwd_return"] > 0).to_numpy(dtype=float))
+    direction = make_labels(flat)
+    np.testing.assert_array_equal(direction.known, table.known)
+    assert not direction.labelled.any() and (direction.frame["fwd_return"][direction.known] == 0.0).all()
 
 
 def test_missing_minutes_carry_the_last_close_and_unlabel_nothing():
@@ -142,7 +151,7 @@ def test_missing_minutes_carry_the_last_close_and_unlabel_nothing():
     full = bars_at(stamps)
     bars = full[~gone]
     table = make_labels(bars, bar_width=MINUTE)
-    missing = set(ct_clock(bars.index[~table.labelled]))
+    missing = set(ct_clock(bars.index[~table.known]))
     assert missing == minutes_ct("2019-03-07", "15:10", "15:14") | minutes_ct("2019-03-07", "15:55", "15:59")
     by_clock = pd.Series(bars["close"].to_numpy(), index=ct_clock(bars.index))
     fwd = pd.Series(table.frame["fwd_return"].to_numpy(), index=by_clock.index)
@@ -192,7 +201,8 @@ def test_daily_bars_label_across_sessions_but_not_across_a_roll():
                           "rth": True, "vix": np.nan}, index=stamps)
     table = make_labels(conform(frame), horizon=2)
     assert table.bar_width == pd.Timedelta(days=1)
-    np.testing.assert_array_equal(table.labelled, [1, 1, 1, 0, 0, 1, 1, 1, 0, 0])
+    np.testing.assert_array_equal(table.known, [1, 1, 1, 0, 0, 1, 1, 1, 0, 0])
+    np.testing.assert_array_equal(table.labelled, table.known)  # every close differs: no flat horizon
     assert table.frame["fwd_return"].iloc[0] == close[2] / close[0] - 1
 
 
@@ -209,7 +219,7 @@ def test_a_bar_outside_every_session_is_never_labelled():
     # push one bar's trade date out (as a loader would leave a bar it could not place)
     bars.loc[bars.index[100], "trade_date"] = pd.NaT
     table = make_labels(bars)
-    assert not table.labelled[100]
-    assert not table.labelled[95:100].any()  # their horizon would run through it
-    assert table.labelled[94] and table.labelled[101]
+    assert not table.known[100]
+    assert not table.known[95:100].any()  # their horizon would run through it
+    assert table.known[94] and table.known[101]
     assert dt.timedelta(minutes=6) == (table.frame["label_end"].iloc[94] - bars.index[94])

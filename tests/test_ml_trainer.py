@@ -88,9 +88,9 @@ def test_run_directory_holds_every_artifact_with_the_documented_keys(tmp_path):
     assert cfg["seed"] == 3 and cfg["hidden_dims"] == [32, 16] and cfg["versions"]["torch"] == torch.__version__
     assert cfg["resolved"]["device"] == "cpu" and cfg["input_features"]["names"][0] == "f0"
     preds = pd.read_parquet(run / "predictions_test.parquet")
-    assert list(preds.columns[:3]) == ["timestamp", "probability", "label"] and len(preds) == 600
+    assert list(preds.columns[:5]) == ["timestamp", "trade_date", "prob", "decision", "label"] and len(preds) == 600
     assert str(preds["timestamp"].dt.tz) == "UTC"
-    np.testing.assert_allclose(preds["probability"], expit(preds["logit"]))
+    np.testing.assert_allclose(preds["prob"], expit(preds["logit"]))
 
 
 def test_checkpoints_carry_everything_needed_to_predict(tmp_path):
@@ -319,7 +319,7 @@ def test_rank_target_trains_a_regression_head(tmp_path):
     assert result.summary["target"] == "rank" and result.summary["test_log_loss"] is None
     assert 0 < result.summary["test_mse"] < 1
     preds = pd.read_parquet(tmp_path / "run" / "predictions_test.parquet")
-    assert {"prediction", "up", "probability"} <= set(preds.columns)
+    assert {"prediction", "rank", "prob"} <= set(preds.columns)
 
 
 def test_single_process_never_wraps_the_model():

@@ -10,6 +10,7 @@ import json
 import os
 import shlex
 
+import numpy as np
 import pytest
 
 from futures_vpoc.cli import Parser
@@ -128,6 +129,23 @@ def test_a_second_run_never_overwrites_the_first(small_file, tmp_path, capsys):
     assert cfg["input_features"]["count"] > 10 and cfg["counts"]["n_train"] > 0
 
 
+def test_the_summary_holds_the_label_shares_of_each_part(small_file, tmp_path, capsys):
+    """Issue 14: up / flat / down shares per part in summary.json and in the printed summary."""
+    out = tmp_path / "shares"
+    assert run(f"--data {small_file} --output_dir {out} {QUICK}") == 0
+    summary = json.loads((out / "summary.json").read_text())
+    shares = summary["label_shares"]
+    assert summary["target"] == "direction" and set(shares) == {"train", "val", "test"}
+    for part in ("train", "val", "test"):
+        s = shares[part]
+        assert s["up"] + s["flat"] + s["down"] == pytest.approx(1.0) and s["flat"] > 0
+        # direction trains and scores the up/down rows only: the part holds n minus the flat rows
+        assert summary[f"n_{part}"] == s["n"] - round(s["flat"] * s["n"])
+    printed = capsys.readouterr().out
+    line = next(x for x in printed.splitlines() if x.startswith("label shares up/flat/down:"))
+    assert "flat horizons left out of training and scoring" in line and f"of {shares['test']['n']:,}" in line
+
+
 def test_inf_injection_through_the_environment_hook(small_file, tmp_path, monkeypatch):
     monkeypatch.setenv("FUTURES_VPOC_TEST_INJECT_INF_STEP", "3:2")
     out = tmp_path / "inf"
@@ -185,3 +203,57 @@ def test_cli_train_module_does_not_import_torch_at_import_time():
     code = "import sys, futures_vpoc.cli.train; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ))
     assert out.stdout.strip() == "False", out.stderr
+
+
+@pytest.fixture(scope="module")
+def up_or_not_run(small_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("uon") / "run"
+    assert run(f"--data {small_file} --output_dir {out} {QUICK} --target up_or_not") == 0
+    return out
+
+
+def test_up_or_not_trains_as_a_binary_target(up_or_not_run):
+    """The old "up vs not up" target: log-loss on a logit, flat horizons kept as 0 (not up)."""
+    import pandas as pd
+
+    summary = json.loads((up_or_not_run / "summary.json").read_text())
+    cfg = json.loads((up_or_not_run / "config.json").read_text())
+    assert summary["target"] == "up_or_not" and cfg["resolved"]["loss"] == "log_loss"
+    assert cfg["counts"]["dropped_flat"] == 0
+    test = summary["label_shares"]["test"]
+    assert summary["n_test"] == test["n"]  # every row with a known horizon is asked
+    pred = pd.read_parquet(up_or_not_run / "predictions_test.parquet")
+    assert "logit" in pred and set(pred["label"].unique()) == {0.0, 1.0}
+    assert (pred.loc[pred["fwd_return"] == 0, "label"] == 0).all() and (pred["fwd_return"] == 0).any()
+
+
+def test_up_or_not_is_scored_on_probabilities(up_or_not_run):
+    import pandas as pd
+
+    summary = json.loads((up_or_not_run / "summary.json").read_text())
+    pred = pd.read_parquet(up_or_not_run / "predictions_test.parquet")
+    assert summary["test_log_loss"] is not None
+    np_prob = 1.0 / (1.0 + np.exp(-pred["logit"].to_numpy()))
+    assert np.allclose(pred["prob"].to_numpy(), np_prob, atol=1e-6)
+
+
+def test_evaluate_reproduces_the_summary_test_statistics_exactly(small_file, tmp_path, capsys):
+    """Issue 14: the run's predictions file carries what `evaluate` needs; same function, same seed."""
+    from futures_vpoc.cli import main
+
+    out = tmp_path / "eval_run"
+    assert run(f"--data {small_file} --output_dir {out} {QUICK}") == 0
+    summary = json.loads((out / "summary.json").read_text())
+    stats = summary["test_statistics"]
+    assert stats["method"] == "session block bootstrap" and stats["block_length"] == 1
+    assert 1 < stats["effective_n"] <= summary["n_test"] and stats["n"] == summary["n_test"]
+    assert summary["test_accuracy_ci95"] == [stats["metrics"]["accuracy"]["ci_low"], stats["metrics"]["accuracy"]["ci_high"]]
+    assert summary["test_p_value"] == stats["metrics"]["accuracy"]["p_value"]
+    assert summary["test_accuracy"] == stats["metrics"]["accuracy"]["value"]
+    got = tmp_path / "eval.json"
+    assert main(["evaluate", "--predictions", str(out / "predictions_test.parquet"), "--json", str(got)]) == 0
+    result = json.loads(got.read_text())
+    assert result["metrics"] == stats["metrics"]
+    for key in ("method", "block_length", "n_blocks", "effective_n", "majority_class", "base_rate"):
+        assert result[key] == stats[key]
+    assert "session block bootstrap" in capsys.readouterr().out

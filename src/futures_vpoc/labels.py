@@ -1,10 +1,12 @@
 """Targets with an explicit horizon, decided by the calendar alone (DESIGN.md section 3).
 
 A label looks ``horizon`` bars ahead of bar ``t`` and never across a session end, the daily halt or
-a contract roll. Which rows get a label is decided by that rule alone -- the calendar, the contract
-schedule and where the data ends -- never by the size of the move (the prior system dropped the 95 %
-of bars whose 5-row move was under 0.1 %, a filter that looked at the future; section 8.4 item 32 of
-its reference). This module never imports :mod:`futures_vpoc.features` (and vice versa).
+a contract roll. Which rows are asked (have a *known horizon*, :attr:`LabelTable.known`) is decided
+by that rule alone -- the calendar, the contract schedule and where the data ends -- never by the
+size of the move (the prior system dropped the 95 % of bars whose 5-row move was under 0.1 %, a
+filter that looked at the future; section 8.4 item 32 of its reference). The one exception is
+stated with its target below: ``direction`` gives a flat horizon (a move of exactly zero) no label.
+This module never imports :mod:`futures_vpoc.features` (and vice versa).
 
 The rule, intraday bars (nominal bar width ``w`` under one day; 1-minute bars: ``w`` = 1 minute, so
 ``horizon = 5`` means 5 minutes)
@@ -12,11 +14,11 @@ The rule, intraday bars (nominal bar width ``w`` under one day; 1-minute bars: `
     (:func:`futures_vpoc.calendar.globex_sessions`) cut by the daily halt where the era has one
     (15:15-15:30 CT from 2012-11-19 to 2021-06-25), and by a change of contract. The segment ends at
     ``E_t`` = the halt start if ``s_t`` is before it, else the session close (early closes
-    included). The horizon's last bar slot starts at ``T_t = s_t + horizon * w``. Bar ``t`` is
-    labelled if and only if
+    included). The horizon's last bar slot starts at ``T_t = s_t + horizon * w``. Bar ``t``'s
+    horizon is known if and only if
 
     1. it lies inside its session and outside the halt (a bar the calendar does not know is never
-       labelled);
+       asked);
     2. ``T_t < E_t``: the slot ``horizon`` bars ahead starts before the segment ends;
     3. the data reaches ``T_t`` (the last bar of the frame starts at or after ``T_t``), so the
        answer is known; this is what makes a prefix of the data agree with the whole;
@@ -25,23 +27,45 @@ The rule, intraday bars (nominal bar width ``w`` under one day; 1-minute bars: `
 
     The horizon bar ``j`` is the last bar starting at or before ``T_t``: bar ``t + horizon`` when no
     minute is missing. A minute without a trade has no bar, and then the last traded close carries
-    (the market's price did not print); missing minutes never unlabel a row, since that would select
+    (the market's price did not print); missing minutes never drop a row, since that would select
     rows by the future's activity.
 
 The rule, daily (or coarser) bars (``w`` >= 1 day, e.g. :func:`futures_vpoc.data.samples.sp500_daily`)
-    Each bar is a whole session, so a horizon must cross sessions; only rolls cut it: bar ``t`` is
-    labelled when bar ``j = t + horizon`` exists, ``t`` has a trade date and ``t..j`` share one
+    Each bar is a whole session, so a horizon must cross sessions; only rolls cut it: bar ``t``'s
+    horizon is known when bar ``j = t + horizon`` exists, ``t`` has a trade date and ``t..j`` share one
     contract.
 
 Values
     ``fwd_return = close[j] / close[t] - 1`` (a fraction; within one contract, so never a roll
-    jump). ``target="direction"``: ``label = 1`` if ``close[j] > close[t]``, else ``0``: "up versus
-    not up", a zero move counts as not up, so every labelled row is asked about and scored (there
-    is no dead zone). ``target="rank"``: ``label = fwd_return`` untransformed; the dataset turns it
-    into the percentile rank with a transform fit on the training rows only
-    (:class:`futures_vpoc.dataset.RankTransform`). Unlabelled rows hold NaN (and NaT).
-    ``label_end`` is the time the label becomes known, ``T_t + w`` (daily: ``s_j + w``), used to
-    prove that no training label overlaps the validation part.
+    jump), finite on every row whose horizon is known (:attr:`LabelTable.known`) whatever the target.
+    ``label`` depends on the target (:data:`TARGETS`):
+
+    ``"direction"`` (the default): up versus down
+        ``label = 1`` if ``close[j] > close[t]``, ``0`` if ``close[j] < close[t]``, and no label
+        (NaN) when the horizon is flat (``close[j] == close[t]``). A flat row keeps its finite
+        ``fwd_return`` and its ``label_end``, but is left out of training and scoring: the model is
+        asked "up or down, given that it moved", so P(up) < 0.5 means evidence of down and a rule
+        that is long above 0.5 + theta and short below 0.5 - theta is symmetric. The flat share is
+        reported beside every metric (:func:`class_shares`). Leaving them out is the one row
+        selection that looks at the outcome, and only at whether it is exactly zero: a flat horizon
+        moves no position's P&L, so the model's scored rows are the ones a trade can win or lose
+        on. Which rows are *asked* still depends on the calendar alone (the rule above), and the
+        dataset cuts and purges its parts on those rows before dropping the flat ones
+        (:func:`futures_vpoc.dataset.build_dataset`), so a flat row never shifts a boundary or the
+        purge.
+    ``"up_or_not"``: up vs not up; a flat horizon counts as not up; short-biased rule
+        ``label = 1`` if ``close[j] > close[t]``, else ``0`` (the target before issue 14). Every row
+        with a known horizon is labelled, but "not up" holds the flat horizons too, so P(up) < 0.5
+        is the normal state (the majority class alone scored ~57 % on the demo) and a rule that
+        shorts below 0.5 - theta is short-biased whatever the model learned.
+    ``"rank"``
+        ``label = fwd_return`` untransformed; the dataset turns it into the percentile rank with a
+        transform fit on the training rows only (:class:`futures_vpoc.dataset.RankTransform`).
+
+    Rows whose horizon is unknown hold NaN in both columns (and NaT). ``label_end`` is the time the
+    horizon's outcome becomes known, ``T_t + w`` (daily: ``s_j + w``), on every row with a known
+    horizon (flat rows included); it is used to prove that no training label overlaps the
+    validation part.
 """
 
 from __future__ import annotations
@@ -55,7 +79,10 @@ from futures_vpoc.calendar import globex_sessions
 from futures_vpoc.data.barframe import bar_width as nominal_bar_width
 from futures_vpoc.errors import UsageError
 
-TARGETS = ("direction", "rank")
+TARGETS = ("direction", "up_or_not", "rank")
+"""Every target ``make_labels`` knows (the module docstring says what each one asks)."""
+BINARY_TARGETS = ("direction", "up_or_not")
+"""Targets whose label is 0/1 and whose model output is a logit of P(up)."""
 _DAY = pd.Timedelta(days=1)
 _REQUIRED = ("close", "contract", "trade_date")
 
@@ -68,10 +95,11 @@ class LabelTable:
     ----------
     frame : pandas.DataFrame
         Index = the bars' index. Columns ``fwd_return`` (float64, fraction), ``label`` (float64:
-        0/1 for ``direction``, the raw ``fwd_return`` for ``rank``) and ``label_end`` (UTC
-        timestamps: when the label is known). NaN / NaT where the row has no label.
+        1 up / 0 down for ``direction``, NaN on a flat horizon; 1 up / 0 not up for
+        ``up_or_not``; the raw ``fwd_return`` for ``rank``) and ``label_end`` (UTC timestamps: when
+        the horizon's outcome is known). NaN / NaT where the horizon is unknown.
     target : str
-        ``"direction"`` or ``"rank"``.
+        One of :data:`TARGETS`.
     horizon : int
         Bars ahead.
     bar_width : pandas.Timedelta
@@ -84,9 +112,52 @@ class LabelTable:
     bar_width: pd.Timedelta
 
     @property
-    def labelled(self) -> np.ndarray:
-        """Mask of rows with a label, bool, shape (n,)."""
+    def known(self) -> np.ndarray:
+        """Mask of rows whose horizon is known (finite ``fwd_return``, set ``label_end``), bool, shape (n,).
+
+        Decided by the calendar rule alone, the same for every target.
+        """
         return np.isfinite(self.frame["fwd_return"].to_numpy())
+
+    @property
+    def labelled(self) -> np.ndarray:
+        """Mask of rows with a label (finite ``label``), bool, shape (n,).
+
+        Equal to :attr:`known` except for ``direction``, which leaves the flat horizons unlabelled.
+        """
+        return np.isfinite(self.frame["label"].to_numpy())
+
+
+def is_binary(target: str) -> bool:
+    """Whether ``target``'s label is 0/1 and its model output a logit of P(up) (:data:`BINARY_TARGETS`)."""
+    return target in BINARY_TARGETS
+
+
+def class_shares(table) -> dict:
+    """Shares of up, flat and down horizons among the rows whose horizon is known.
+
+    Parameters
+    ----------
+    table : LabelTable or array-like of float
+        A label table (its ``fwd_return`` column is read) or forward returns, shape (n,). NaN
+        entries (horizon unknown) are left out; the shares do not depend on the target.
+
+    Returns
+    -------
+    dict
+        ``{"up": f, "flat": f, "down": f, "n": int}``: ``n`` rows with a finite forward return and
+        the fractions of them with ``fwd_return`` > 0, == 0 and < 0 (the sign of
+        ``close[j] - close[t]`` for positive prices), which add up to 1. With ``n = 0`` the three
+        shares are None (JSON-able; there is nothing to share out).
+    """
+    fwd = table.frame["fwd_return"] if isinstance(table, LabelTable) else table
+    fwd = np.asarray(fwd, dtype=np.float64).ravel()
+    fwd = fwd[np.isfinite(fwd)]
+    n = len(fwd)
+    if n == 0:
+        return {"up": None, "flat": None, "down": None, "n": 0}
+    up, down = int((fwd > 0).sum()), int((fwd < 0).sum())
+    return {"up": up / n, "flat": (n - up - down) / n, "down": down / n, "n": n}
 
 
 def make_labels(bars: pd.DataFrame, target: str = "direction", horizon: int = 5,
@@ -97,8 +168,10 @@ def make_labels(bars: pd.DataFrame, target: str = "direction", horizon: int = 5,
     ----------
     bars : pandas.DataFrame
         A BarFrame (at least ``close``, ``contract``, ``trade_date``; index of bar starts, UTC).
-    target : {"direction", "rank"}
-        What ``label`` holds.
+    target : {"direction", "up_or_not", "rank"}
+        What ``label`` holds (module docstring): ``direction`` = up (1) vs down (0), NaN when flat;
+        ``up_or_not`` = up vs not up; a flat horizon counts as not up; short-biased rule;
+        ``rank`` = the raw forward return.
     horizon : int
         Bars ahead, >= 1.
     bar_width : pandas.Timedelta, optional
@@ -222,6 +295,8 @@ def _values(bars: pd.DataFrame, j: np.ndarray, ok: np.ndarray, end: np.ndarray,
     ok = ok & np.isfinite(fwd)
     fwd[~ok] = np.nan
     if target == "direction":
+        label = np.where(ok & (future != close), (future > close).astype(np.float64), np.nan)
+    elif target == "up_or_not":
         label = np.where(ok, (future > close).astype(np.float64), np.nan)
     else:
         label = fwd.copy()
@@ -230,4 +305,4 @@ def _values(bars: pd.DataFrame, j: np.ndarray, ok: np.ndarray, end: np.ndarray,
                          "label_end": label_end.tz_localize("UTC")}, index=bars.index)
 
 
-__all__ = ["TARGETS", "LabelTable", "make_labels"]
+__all__ = ["BINARY_TARGETS", "TARGETS", "LabelTable", "class_shares", "is_binary", "make_labels"]

@@ -7,6 +7,11 @@
 ``trades.csv``, ``equity.csv`` (equity [$] at each trade date's last close, one column per
 strategy), ``stats.json`` and ``backtest.html`` into ``--output_dir``, each whole through a
 temporary file and only after every strategy ran.
+
+Session strategies (``model``, ``vpoc_reversion``, ``vpoc_breakout``) are flat at each session end;
+``buy_hold`` and ``ma_cross`` hold overnight unless ``--flat_at_session_end`` forces every strategy
+flat. On daily bars (each bar a whole session) nothing is flattened. There is no command-line
+opt-out for the session strategies (``BacktestConfig.flat_session_strategies`` is the API's).
 """
 
 from __future__ import annotations
@@ -44,7 +49,9 @@ def add_backtest_parser(subparsers) -> argparse.ArgumentParser:
                    help="mean extra Poisson slippage per fill [ticks], seeded, never favourable (default 0)")
     p.add_argument("--stop_ticks", type=float, default=0.0, help="stop distance from the entry [ticks], 0 = none")
     p.add_argument("--target_ticks", type=float, default=0.0, help="target distance from the entry [ticks], 0 = none")
-    p.add_argument("--flat_at_session_end", action="store_true", help="exit at the close of each session's last bar")
+    p.add_argument("--flat_at_session_end", action="store_true",
+                   help="flatten every strategy at each session's last close, buy_hold and ma_cross too (model and "
+                        "the VPOC rules always are; never on daily bars)")
     p.add_argument("--roll", choices=ROLL_MODES, default="roll",
                    help="at a contract change: close and reopen on the new contract (roll) or only close")
     p.add_argument("--max_position", type=int, default=1, help="position limit [contracts]")
@@ -70,7 +77,10 @@ def add_backtest_parser(subparsers) -> argparse.ArgumentParser:
                     help="hidden layer widths (default: the trainer's)")
     wf.add_argument("--learning_rate", type=float, default=None, help="peak learning rate (default: the trainer's)")
     wf.add_argument("--features", nargs="+", metavar="GROUP", default=None, help="feature groups (default all)")
-    wf.add_argument("--target", choices=("direction", "rank"), default=None, help="label target (default direction)")
+    wf.add_argument("--target", choices=("direction", "up_or_not", "rank"), default=None,
+                    help="label target (default direction): direction = up vs down, flat horizons unlabelled; "
+                         "up_or_not = up vs not up; a flat horizon counts as not up; short-biased rule; "
+                         "rank = forward-return rank")
     wf.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     wf.add_argument("--device", default=None, help="training device: auto, cpu, cuda or cuda:N (default auto)")
     return p

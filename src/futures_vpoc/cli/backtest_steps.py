@@ -27,13 +27,16 @@ def align_predictions(bars: pd.DataFrame, predictions: pd.DataFrame, source: str
     DataError
         Missing columns, duplicate timestamps, or no prediction matching any bar.
     """
-    for col in ("timestamp", "probability"):
-        if col not in predictions.columns:
-            raise DataError(f"no '{col}' column", file=source, hint="predictions_test.parquet needs timestamp, probability")
+    from futures_vpoc.evaluation.predictions import read_probability
+
+    values = read_probability(predictions)
+    for col, missing in (("timestamp", "timestamp" not in predictions.columns), ("prob", values is None)):
+        if missing:
+            raise DataError(f"no '{col}' column", file=source, hint="predictions_test.parquet needs timestamp, prob")
     ts = pd.DatetimeIndex(pd.to_datetime(predictions["timestamp"], utc=True))
     if ts.has_duplicates:
         raise DataError("duplicate timestamps", file=source, column="timestamp", hint="one prediction per bar")
-    prob = pd.Series(predictions["probability"].to_numpy(dtype=np.float64), index=ts.as_unit("ns"))
+    prob = pd.Series(values, index=ts.as_unit("ns"))
     aligned = prob.reindex(pd.DatetimeIndex(bars.index).as_unit("ns"))
     if aligned.notna().sum() == 0:
         raise DataError("no prediction timestamp matches a bar of --data", file=source,

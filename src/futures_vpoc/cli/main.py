@@ -19,6 +19,7 @@ from futures_vpoc.cli.analyze import add_analyze_parser
 from futures_vpoc.cli.backtest import add_backtest_parser
 from futures_vpoc.cli.data import add_data_parser
 from futures_vpoc.cli.demo import add_demo_parser
+from futures_vpoc.cli.evaluate import add_evaluate_parser
 from futures_vpoc.cli.features import add_features_parser
 from futures_vpoc.cli.options import Parser
 from futures_vpoc.cli.profile import add_profile_parser
@@ -33,6 +34,7 @@ HANDLERS = {
     "train": ("futures_vpoc.cli.train", "cmd_train"),
     "scale-up": ("futures_vpoc.cli.scaleup", "cmd_scaleup"),
     "ensemble": ("futures_vpoc.cli.scaleup", "cmd_ensemble"),
+    "evaluate": ("futures_vpoc.cli.evaluate", "cmd_evaluate"),
     "analyze": ("futures_vpoc.cli.analyze", "cmd_analyze"),
     "backtest": ("futures_vpoc.cli.backtest", "cmd_backtest"),
     "walk-forward": ("futures_vpoc.cli.walkforward", "cmd_walkforward"),
@@ -54,6 +56,7 @@ def build_parser() -> Parser:
     add_train_parser(sub)
     add_scaleup_parser(sub)  # copies the train flags: must follow add_train_parser
     add_ensemble_parser(sub)
+    add_evaluate_parser(sub)
     add_analyze_parser(sub)
     add_backtest_parser(sub)
     add_demo_parser(sub)

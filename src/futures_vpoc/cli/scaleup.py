@@ -148,11 +148,12 @@ def cmd_scaleup(args) -> int:
 
 def cmd_ensemble(args) -> int:
     """Run ``futures-vpoc ensemble``; 0 when the report was written."""
+    from futures_vpoc.labels import is_binary
     from futures_vpoc.ml.ensemble import DEFAULT_GROUPS, MEMBER_DIMS, run_ensemble, write_ensemble_report
 
     groups = tuple(dict.fromkeys(args.groups or DEFAULT_GROUPS))
-    if args.target not in (None, "direction"):
-        raise UsageError("ensemble combines probabilities of 'up': use --target direction")
+    if args.target is not None and not is_binary(args.target):
+        raise UsageError("ensemble combines probabilities of 'up': use --target direction (or up_or_not)")
     config, bars, out, meta = _common(args, ENSEMBLE_DIR, ("features",), "ensemble")
     if args.hidden_dims is None:
         config = config.replace(hidden_dims=MEMBER_DIMS)

@@ -97,8 +97,10 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     add("--huber_momentum", type=float, help_text="per-step momentum of the adaptive delta")
     add("--verbose", action=argparse.BooleanOptionalAction, help_text="more detail in the console and the log")
     add("--seed", type=int, help_text="random seed (weights, shuffles, dropout)")
-    add("--target", choices=("direction", "rank"),
-        help_text="direction: up (1) vs not up (0); rank: percentile rank of the forward return")
+    add("--target", choices=("direction", "up_or_not", "rank"),
+        help_text="direction: up (1) vs down (0), a flat horizon has no label and is left out of training "
+                  "and scoring; up_or_not: up vs not up; a flat horizon counts as not up; short-biased "
+                  "rule; rank: percentile rank of the forward return")
     add("--horizon", type=int, help_text="label horizon in bars")
     add("--features", nargs="+", metavar="GROUP", help_text=f"feature groups: {' '.join(GROUPS)}",
         shown="default all")

@@ -159,6 +159,7 @@ def _predict_slice(bars: pd.DataFrame, fold: WFFold, run_dir: Path, cfg, purge: 
     """P(up) for the test rows of ``fold`` (NaN where a feature is still NaN) and facts for the record."""
     from futures_vpoc.dataset import transform_from_dict
     from futures_vpoc.features import build_features
+    from futures_vpoc.labels import is_binary
     from futures_vpoc.ml.checkpoint import load_model
     from futures_vpoc.ml.model import predict_logits, probabilities
 
@@ -187,7 +188,7 @@ def _predict_slice(bars: pd.DataFrame, fold: WFFold, run_dir: Path, cfg, purge: 
         Xs = np.asarray(transform_from_dict(state["scaler"]).transform(X[ok]), dtype=np.float32)
         z = predict_logits(model, Xs)
         target = (payload.get("target") or {}).get("target", state.get("target", "direction"))
-        prob[ok] = probabilities(z) if target == "direction" else np.clip(z, 0.0, 1.0)
+        prob[ok] = probabilities(z) if is_binary(target) else np.clip(z, 0.0, 1.0)
     info = {"checkpoint": ckpt.name, "model_saw_until": seen_until.isoformat(),
             "model_val_start": val_start.isoformat(), "n_predicted": int(ok.sum()),
             "n_unpredicted_warmup": int((~ok).sum())}

@@ -4,23 +4,33 @@ How the split boundaries are found (two passes, so the fitted features see train
     1. ``data_fraction`` keeps the most recent ``ceil(f * n)`` bars (the *window*; the prior system
        kept the oldest, section 8.4 item 33 of its reference). Features are still computed on every
        bar, so the window's first rows have their full history (older bars are the past: no leak).
-    2. Labels are computed (:func:`futures_vpoc.labels.make_labels`). The window's labelled rows are
-       cut by the :class:`SplitSpec` fractions; the timestamps of the first validation and first
-       test row are the boundaries ``val_start`` and ``test_start``.
+    2. Labels are computed (:func:`futures_vpoc.labels.make_labels`). The window's rows with a
+       known horizon (:attr:`~futures_vpoc.labels.LabelTable.known`, decided by the calendar alone,
+       the same rows for every target) are cut by the :class:`SplitSpec` fractions; the timestamps
+       of the first validation and first test row are the boundaries ``val_start`` and
+       ``test_start``.
     3. Features are built with ``train_end = val_start``: a fitted feature (GARCH) is fit on bars
        before the first validation row only.
-    4. Usable rows = window rows with every feature finite and a label. Each goes to train
-       (``t < val_start``), validation (``val_start <= t < test_start``) or test; then the last
-       ``purge`` usable rows of train and of validation are dropped (:mod:`.splits`), and so would
-       any row whose ``label_end`` still lies after the next part's boundary (none on a regular
-       bar grid: a label reaches at most ``horizon`` bars ahead). The parts hold
-       the SplitSpec fractions of the labelled rows, so of the usable rows only approximately (the
+    4. Candidate rows = window rows with every feature finite and a known horizon. Each goes to
+       train (``t < val_start``), validation (``val_start <= t < test_start``) or test; then the
+       last ``purge`` candidate rows of train and of validation are dropped (:mod:`.splits`), and
+       so is any row whose ``label_end`` still lies after the next part's boundary (the label-end
+       backstop: none on a regular bar grid, where a label reaches at most ``horizon`` bars ahead,
+       but bars spaced closer than the nominal width, e.g. tick bars, need it). The parts hold the
+       SplitSpec fractions of the known rows, so of the candidate rows only approximately (the
        warm-up falls mostly in train).
-    5. The scaler (and, for ``target="rank"``, the rank transform) is fit on the training rows.
+    5. Only then are the candidate rows without a label dropped: the flat horizons of
+       ``target="direction"`` (up vs down). Which rows are cut, purged and backstopped is thereby
+       decided before any outcome is seen (a flat row's presence never shifts the purge), and a
+       flat row never enters a part. Every flat row has a ``label_end``, so the backstop holds for
+       it too. ``counts["label_shares"]`` holds :func:`futures_vpoc.labels.class_shares` of each
+       part's candidate rows (after the purge, flat ones included).
+    6. The scaler (and, for ``target="rank"``, the rank transform) is fit on the training rows.
 
 Dropped rows are counted, never filled: ``dropped_warmup`` (a feature is NaN: warming up, VIX not
-yet published, a window restarting at a roll), then ``dropped_no_label`` (features complete, no
-label), then ``dropped_purge``. A feature that is +-inf is a bug and raises. ``chunk_size`` is handed
+yet published, a window restarting at a roll), then ``dropped_no_label`` (features complete, horizon
+unknown), then ``dropped_purge``, then ``dropped_flat`` (a flat horizon under ``direction``; 0 for
+the other targets). A feature that is +-inf is a bug and raises. ``chunk_size`` is handed
 to the feature builder and bounds memory only: the tensors are identical for every chunk size.
 """
 
@@ -35,7 +45,7 @@ import pandas as pd
 from futures_vpoc.dataset.scaling import RankTransform, RobustScaler, transform_to_dict
 from futures_vpoc.dataset.splits import SplitIndices, SplitSpec, boundaries, purged_parts
 from futures_vpoc.errors import UsageError
-from futures_vpoc.labels import LabelTable, make_labels
+from futures_vpoc.labels import LabelTable, class_shares, make_labels
 
 
 @dataclass(frozen=True)
@@ -68,8 +78,8 @@ class Dataset:
     X_train, X_val, X_test : numpy.ndarray of float32, shape (n_part, d)
         Scaled, winsorized features; finite.
     y_train, y_val, y_test : numpy.ndarray of float32, shape (n_part,)
-        ``direction``: 1 up / 0 not up; ``rank``: percentile rank in [0, 1] against the training
-        forward returns.
+        ``direction``: 1 up / 0 down (no flat horizon is in any part); ``up_or_not``: 1 up / 0 not
+        up; ``rank``: percentile rank in [0, 1] against the training forward returns. Finite.
     t_train, t_val, t_test : pandas.DatetimeIndex
         Bar starts (UTC) of the rows.
     fwd_train, fwd_val, fwd_test : numpy.ndarray of float64, shape (n_part,)
@@ -79,16 +89,20 @@ class Dataset:
     scaler : RobustScaler
         Fit on ``X_train``'s raw rows.
     target_transform : RankTransform or None
-        Fit on the training forward returns (``rank``); None for ``direction``.
+        Fit on the training forward returns (``rank``); None for the binary targets.
     target : str
     horizon : int
         Bars.
     purge : int
         Rows purged before each boundary.
     boundaries : SplitBoundaries
-    counts : dict of str to int
-        ``n_bars, n_window, dropped_warmup, dropped_no_label, dropped_purge, n_train, n_val,
-        n_test``; ``n_window`` is the sum of the six that follow it.
+    counts : dict
+        Ints ``n_bars, n_window, dropped_warmup, dropped_no_label, dropped_purge, dropped_flat,
+        n_train, n_val, n_test``; ``n_window`` is the sum of the seven that follow it.
+        ``label_shares``: ``{"train": s, "val": s, "test": s}``, each ``s`` the
+        :func:`futures_vpoc.labels.class_shares` dict (``up, flat, down, n``) of the part's rows
+        with a known horizon, flat ones included. Possibly ``train_span_rows`` and
+        ``sparse_features`` (when the training part keeps under a quarter of its span).
     """
 
     X_train: np.ndarray
@@ -117,7 +131,7 @@ class Dataset:
 
         Keys ``feature_names, target, horizon, purge, scaler, target_transform`` (the
         :meth:`RobustScaler.to_dict` / :meth:`RankTransform.to_dict` states, the latter None for
-        ``direction``), ``boundaries`` (ISO-8601 UTC strings) and ``counts``.
+        binary targets), ``boundaries`` (ISO-8601 UTC strings) and ``counts``.
         """
         b = self.boundaries
         return {"feature_names": list(self.feature_names), "target": self.target, "horizon": self.horizon,
@@ -139,7 +153,8 @@ def build_dataset(bars: pd.DataFrame, groups=None, target: str = "direction", ho
         A BarFrame.
     groups : sequence of str, optional
         Feature groups (default all), passed to the builder.
-    target : {"direction", "rank"}
+    target : {"direction", "up_or_not", "rank"}
+        :func:`futures_vpoc.labels.make_labels`'s target; ``direction`` leaves flat horizons out.
     horizon : int
         Label horizon, bars.
     split : SplitSpec, optional
@@ -168,19 +183,44 @@ def build_dataset(bars: pd.DataFrame, groups=None, target: str = "direction", ho
     purge = split.purge_rows(labels.horizon)
     stamps = pd.DatetimeIndex(bars.index)
     window = _window(len(bars), data_fraction)
-    val_start, test_start = _time_boundaries(stamps, window & labels.labelled, split)
+    known, labelled = labels.known, labels.labelled
+    val_start, test_start = _time_boundaries(stamps, window & known, split)
     X, names = _features(bars, builder, groups, chunk_size, val_start)
     complete = ~np.isnan(X).any(axis=1)
-    usable = window & complete & labels.labelled
-    _require_rows(usable, X[window], names)
-    rows = np.flatnonzero(usable)
-    part = (stamps[rows] >= val_start).astype(np.int64) + (stamps[rows] >= test_start)
-    parts = _purge_overlaps(purged_parts(part, purge), labels, rows, (val_start, test_start))
+    candidate = window & complete & known
+    _require_rows(candidate & labelled, X[window], names)
+    rows = np.flatnonzero(candidate)
+    parts, shares = _split(rows, stamps, labels, purge, (val_start, test_start))
+    parts, flat = _drop_unlabelled(parts, labelled[rows])
     bounds = SplitBoundaries(stamps[np.argmax(window)], val_start, test_start, stamps[-1])
-    counts = _counts(window, complete, labels.labelled, parts)
-    counts.update(_sparse_train(X, names, window & labels.labelled & (stamps < val_start), len(parts.train)))
+    counts = _counts(window, complete, known, parts, flat)
+    counts["label_shares"] = shares
+    counts.update(_sparse_train(X, names, window & labelled & (stamps < val_start), len(parts.train)))
     return _assemble(X, names, labels, stamps, [rows[p] for p in (parts.train, parts.val, parts.test)],
                      purge, bounds, counts)
+
+
+def _split(rows: np.ndarray, stamps: pd.DatetimeIndex, labels: LabelTable, purge: int,
+           starts: tuple[pd.Timestamp, pd.Timestamp]) -> tuple[SplitIndices, dict]:
+    """Cut the candidate rows at ``starts``, purge, apply the label-end backstop (steps 4-5).
+
+    Parameters
+    ----------
+    rows : numpy.ndarray of int64, shape (n_candidates,)
+        Bar positions of the candidate rows (known horizon, complete features), increasing.
+
+    Returns
+    -------
+    (SplitIndices, dict)
+        Positions into ``rows`` of each part, and ``{"train"|"val"|"test": class_shares}`` of the
+        parts' forward returns (flat rows included; no row without a known horizon is a candidate).
+    """
+    part = (stamps[rows] >= starts[0]).astype(np.int64) + (stamps[rows] >= starts[1])
+    parts = _purge_overlaps(purged_parts(part, purge), labels, rows, starts)
+    fwd = labels.frame["fwd_return"].to_numpy()
+    shares = {name: class_shares(fwd[rows[p]])
+              for name, p in zip(("train", "val", "test"), (parts.train, parts.val, parts.test))}
+    return parts, shares
 
 
 def _sparse_train(X: np.ndarray, names: tuple[str, ...], span: np.ndarray, n_train: int) -> dict:
@@ -198,12 +238,12 @@ def _sparse_train(X: np.ndarray, names: tuple[str, ...], span: np.ndarray, n_tra
             "sparse_features": {names[i]: round(float(share[i]), 4) for i in worst if share[i] > 0}}
 
 
-def _counts(window: np.ndarray, complete: np.ndarray, labelled: np.ndarray, parts: SplitIndices) -> dict:
-    """Where every bar of the window went (the :attr:`Dataset.counts` keys)."""
+def _counts(window: np.ndarray, complete: np.ndarray, known: np.ndarray, parts: SplitIndices, flat: int) -> dict:
+    """Where every bar of the window went (the integer :attr:`Dataset.counts` keys)."""
     return {"n_bars": len(window), "n_window": int(window.sum()),
             "dropped_warmup": int((window & ~complete).sum()),
-            "dropped_no_label": int((window & complete & ~labelled).sum()),
-            "dropped_purge": parts.purged,
+            "dropped_no_label": int((window & complete & ~known).sum()),
+            "dropped_purge": parts.purged, "dropped_flat": flat,
             "n_train": len(parts.train), "n_val": len(parts.val), "n_test": len(parts.test)}
 
 
@@ -271,6 +311,30 @@ def _purge_overlaps(parts: SplitIndices, labels: LabelTable, rows: np.ndarray,
         raise UsageError("a part is empty after the purge; use more data or a larger --data_fraction")
     extra = len(parts.train) - len(train) + len(parts.val) - len(val)
     return SplitIndices(train, val, parts.test, parts.purged + extra)
+
+
+def _drop_unlabelled(parts: SplitIndices, labelled: np.ndarray) -> tuple[SplitIndices, int]:
+    """Drop the purged parts' rows without a label (flat horizons under ``direction``).
+
+    Parameters
+    ----------
+    parts : SplitIndices
+        Positions into the candidate rows, after the purge.
+    labelled : numpy.ndarray of bool, shape (n_candidates,)
+        Whether each candidate row has a label.
+
+    Returns
+    -------
+    (SplitIndices, int)
+        The parts without those rows (``purged`` unchanged) and how many were dropped.
+    """
+    kept = [p[labelled[p]] for p in (parts.train, parts.val, parts.test)]
+    for name, idx in zip(("train", "validation", "test"), kept):
+        if len(idx) == 0:
+            raise UsageError(f"the {name} part has no labelled row (every horizon in it is flat); "
+                             "use more data or another --target")
+    dropped = sum(len(p) - len(k) for p, k in zip((parts.train, parts.val, parts.test), kept))
+    return SplitIndices(*kept, purged=parts.purged), dropped
 
 
 def _assemble(X: np.ndarray, names: tuple[str, ...], labels: LabelTable, stamps: pd.DatetimeIndex,

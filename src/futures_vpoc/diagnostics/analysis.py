@@ -21,7 +21,7 @@ from futures_vpoc.diagnostics.criteria import (ACCURACY_TARGET, Criterion, Decis
                                                decision_position)
 from futures_vpoc.diagnostics.phases import (COLLAPSE, OVERFITTING, STABLE, Phase, epoch_states, find_phases,
                                              stable_streak)
-from futures_vpoc.diagnostics.quality import QualityRow, Skill, quality_table, read_skill
+from futures_vpoc.diagnostics.quality import QualityRow, Skill, quality_table, read_skill, statistics_note
 from futures_vpoc.diagnostics.recommend import Recommendation, RunFacts, recommend
 from futures_vpoc.diagnostics.rundata import RunData, read_run
 from futures_vpoc.diagnostics.series import finite_max, fmt, fmt_pct, fmt_sci
@@ -107,6 +107,8 @@ class Analysis:
     epoch_table: tuple[tuple[str, ...], ...]
     curves: Curves
     notes: tuple[str, ...]
+    quality_note: str = ""
+    """How the quality table's intervals and p-values were computed (:func:`.quality.statistics_note`)."""
 
     @property
     def verdict(self) -> str:
@@ -325,4 +327,4 @@ def analyze_run(run_dir: str | Path) -> Analysis:
         decision=decision_position(stable, ready, overfitting, skill), recommendations=recs, withheld=withheld,
         command=command, command_recorded=recorded, environment=_environment(run),
         model_config=_model_config(run, clip), run_facts=_run_facts(run), epoch_table=_epoch_table(run, states),
-        curves=_curves(run, phases, clip, skill), notes=run.notes)
+        curves=_curves(run, phases, clip, skill), notes=run.notes, quality_note=statistics_note(run))

@@ -2,7 +2,9 @@
 
 Criteria (seed, "Success Metrics"), each with the figure measured here:
 
-1. Test accuracy above ``ACCURACY_TARGET`` (55%): ``summary.json`` ``test_accuracy``.
+1. Test accuracy above ``ACCURACY_TARGET`` (55%): ``summary.json`` ``test_accuracy``. The seed meant
+   "meaningfully above 50% random"; where the majority class alone already reaches 55% (a skewed
+   label), the criterion passes only with accuracy significantly above that baseline, and says so.
 2. NaN rate below ``NAN_RATE_LIMIT`` (10%) consistently: the worst epoch's ``nan_rate``
    (``summary.json`` ``nan_rate_max`` when the epochs lack it).
 3. Validation loss improved by more than ``VAL_IMPROVEMENT_TARGET`` (15%): from the first epoch's
@@ -58,7 +60,13 @@ def _accuracy(skill: Skill) -> Criterion:
     target = f"> {ACCURACY_TARGET:.0%}"
     if skill.accuracy is None:
         return Criterion("Test accuracy", target, "not in summary.json", None)
-    return Criterion("Test accuracy", target, skill.sentence(), skill.accuracy > ACCURACY_TARGET)
+    measured, passed = skill.sentence(), skill.accuracy > ACCURACY_TARGET
+    if skill.baseline is not None and skill.baseline >= ACCURACY_TARGET:
+        measured += (f"; the majority class alone scores {fmt_pct(skill.baseline)}, already above the "
+                     f"{ACCURACY_TARGET:.0%} target, so the target counts only with accuracy significantly "
+                     "above that baseline")
+        passed = passed and bool(skill.significant)
+    return Criterion("Test accuracy", target, measured, passed)
 
 
 def _nan_rate(run: RunData) -> Criterion:

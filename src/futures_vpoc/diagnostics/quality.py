@@ -1,11 +1,14 @@
 """Model quality from ``summary.json``: test metrics against baselines, with intervals and p-values.
 
-The trainer computes the test accuracy, its 95% interval, the majority-class baseline and the
-binomial p-value against it; they are read here, never recomputed. Two baselines are derived from
-the majority share ``m`` of the test labels: the log-loss and the Brier score of the constant
-predictor ``m`` (``-(m ln m + (1-m) ln(1-m))`` and ``m (1-m)``). The AUC gets an approximate 95%
-interval from the Hanley-McNeil (1982) standard error, with the class counts taken from the test
-predictions when present, else from ``m`` and ``n_test``.
+Runs written since issue 14 carry ``test_statistics``: every metric (accuracy, balanced accuracy,
+AUC, log loss, Brier score, calibration error) with its interval and one-sided p-value against its
+baseline from the session block bootstrap of :mod:`futures_vpoc.evaluation`; they are read here,
+never recomputed, and the table names the method and the effective sample size.
+
+Older runs lack it. Their accuracy interval and p-value (exact binomial) treat rows as independent,
+and the table says so; two baselines are derived from the majority share ``m`` of the test labels
+(log loss ``-(m ln m + (1-m) ln(1-m))``, Brier ``m (1-m)``) and the AUC gets the Hanley-McNeil
+(1982) interval, also assuming independent rows.
 """
 
 from __future__ import annotations
@@ -170,8 +173,44 @@ def _constant_row(name: str, value: float | None, base: float | None, label: str
     return QualityRow(name, fmt(value), "", f"{fmt(base)} ({label})", "", verdict, passed)
 
 
+_STAT_ROWS = (("accuracy", "Accuracy", "majority class"), ("balanced_accuracy", "Balanced accuracy", "chance"),
+              ("auc", "AUC", "no ranking"), ("log_loss", "Log-loss", "constant at the base rate"),
+              ("brier", "Brier score", "constant at the base rate"), ("ece", "Calibration error (ECE)", ""))
+
+
+def _stat_row(key: str, name: str, base_name: str, m: dict) -> QualityRow:
+    """A row from one ``test_statistics`` metric (value, interval, baseline, p-value, verdict)."""
+    pct = key in ("accuracy", "balanced_accuracy")
+    show = fmt_pct if pct else (lambda v: fmt(v, 3) if key == "auc" else fmt(v))
+    interval = f"{show(m['ci_low'])} - {show(m['ci_high'])}"
+    if m["p_value"] is None:
+        return QualityRow(name, show(m["value"]), interval, "-", "", "descriptive (0 = calibrated)")
+    passed = m["p_value"] < ALPHA
+    better = "above" if key in ("accuracy", "balanced_accuracy", "auc") else "better than"
+    verdict = f"{better} the baseline (p < {ALPHA})" if passed else "within the baseline's reach"
+    return QualityRow(name, show(m["value"]), interval, f"{show(m['baseline'])} ({base_name})",
+                      fmt_sci(m["p_value"]), verdict, passed)
+
+
+def statistics_note(run: RunData) -> str:
+    """How the intervals and p-values of :func:`quality_table` were computed, in one sentence."""
+    stats = run.summary.get("test_statistics")
+    if isinstance(stats, dict) and stats.get("metrics"):
+        k = stats["block_length"]
+        return (f"Intervals ({stats['level']:.0%}) and one-sided p-values: {stats['method']}, blocks of {k} "
+                f"session{'s' if k != 1 else ''} ({stats['n_blocks']:,} blocks, {stats['n_boot']:,} replicates); "
+                f"effective sample size {stats['effective_n']:,.0f} of {stats['n']:,} test rows.")
+    return ("Intervals and p-values of this run treat every test row as independent (exact binomial, "
+            "Hanley-McNeil): overlapping labels make them too narrow. Runs trained since issue 14 resample "
+            "whole sessions.")
+
+
 def quality_table(run: RunData) -> tuple[QualityRow, ...]:
-    """Test metrics against their baselines (accuracy, AUC, log-loss, and Brier score when recorded)."""
+    """Test metrics against their baselines, from ``test_statistics`` when the run has it (see module doc)."""
+    stats = run.summary.get("test_statistics")
+    if isinstance(stats, dict) and stats.get("metrics"):
+        return tuple(_stat_row(key, name, base, stats["metrics"][key]) for key, name, base in _STAT_ROWS
+                     if stats["metrics"].get(key))
     skill = read_skill(run)
     m = skill.baseline
     valid = m is not None and 0 < m < 1

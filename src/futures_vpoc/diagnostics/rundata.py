@@ -2,7 +2,7 @@
 
 A run directory holds ``config.json`` (every resolved setting), ``metrics.jsonl`` (one JSON object
 per epoch, and event objects), ``summary.json`` (end-of-run and test figures) and
-``predictions_test.parquet`` (timestamp, probability, label). The first three are required: a
+``predictions_test.parquet`` (timestamp, prob, label). The first three are required: a
 missing or malformed one raises :class:`~futures_vpoc.errors.DataError` naming the file (and the
 line, for ``metrics.jsonl``). The predictions file is optional; without it the rules that need it
 stay silent and a note says why.
@@ -24,6 +24,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from futures_vpoc.evaluation.predictions import PROB_COLUMNS
 from futures_vpoc.errors import DataError
 
 CONFIG_FILE = "config.json"
@@ -313,7 +314,7 @@ def read_metrics(path: Path) -> tuple[Metrics, tuple[Event, ...], list[str]]:
 
 
 def read_predictions(path: Path) -> Predictions | None:
-    """``predictions_test.parquet`` (columns ``probability`` and ``label``), None when absent.
+    """``predictions_test.parquet`` (columns ``prob`` -- ``probability`` in older runs -- and ``label``), None when absent.
 
     Raises
     ------
@@ -328,10 +329,11 @@ def read_predictions(path: Path) -> Predictions | None:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise DataError(f"cannot read the Parquet file ({exc})", file=str(path)) from None
-    missing = [c for c in ("probability", "label") if c not in table.column_names]
+    prob_col = next((c for c in PROB_COLUMNS if c in table.column_names), None)
+    missing = ([] if prob_col else ["prob"]) + [c for c in ("label",) if c not in table.column_names]
     if missing:
         raise DataError(f"missing column(s) {', '.join(missing)}", file=str(path))
-    probability = np.asarray(table.column("probability").to_numpy(zero_copy_only=False), dtype=float)
+    probability = np.asarray(table.column(prob_col).to_numpy(zero_copy_only=False), dtype=float)
     label = np.asarray(table.column("label").to_numpy(zero_copy_only=False), dtype=float)
     probability.setflags(write=False)
     label.setflags(write=False)

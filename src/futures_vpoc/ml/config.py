@@ -17,7 +17,9 @@ from dataclasses import dataclass
 
 from futures_vpoc.errors import UsageError
 
-TARGETS = ("direction", "rank")
+TARGETS = ("direction", "up_or_not", "rank")
+""":data:`futures_vpoc.labels.TARGETS`, written out: ``--help`` reads this module and must not import
+pandas through :mod:`futures_vpoc.labels` (tests/test_labels_updown.py keeps the two equal)."""
 AMP_DTYPES = ("auto", "bf16", "fp16")
 
 
@@ -73,7 +75,7 @@ class TrainConfig:
         Rows per feature-kernel call: bounds memory only; the tensors are identical for every value.
     adaptive_loss : bool
         Adaptive robust Huber loss (:class:`futures_vpoc.ml.loss.AdaptiveHuberLoss`) instead of
-        the default (log-loss for ``direction``, MSE for ``rank``).
+        the default (log-loss for ``direction`` and ``up_or_not``, MSE for ``rank``).
     huber_quantile : float
         Quantile of the absolute residuals the adaptive delta follows.
     huber_momentum : float
@@ -82,7 +84,9 @@ class TrainConfig:
         More detail in the console and the log (DEBUG level).
     seed : int
         Seeds every random draw (weights, shuffles, dropout): same seed, same run on one machine.
-    target : {"direction", "rank"}
+    target : {"direction", "up_or_not", "rank"}
+        :data:`futures_vpoc.labels.TARGETS`: up vs down (flat horizons unlabelled), up vs not up
+        (short-biased), or the forward return's rank.
     horizon : int
         Label horizon in bars.
     features : tuple of str or None

@@ -24,9 +24,11 @@ import numpy as np
 
 from futures_vpoc import progress
 from futures_vpoc.errors import DataError, UsageError
+from futures_vpoc.labels import is_binary
 from futures_vpoc.ml.config import TrainConfig
 from futures_vpoc.ml.inputs import TrainData
 from futures_vpoc.ml.metrics import auc, evaluate
+from futures_vpoc.ml.predfile import FILE, training_facts, write_predictions_file
 from futures_vpoc.ml.rundir import jsonable, write_json
 
 DEFAULT_GROUPS: tuple[str, ...] = ("price", "volume", "volatility")
@@ -129,7 +131,8 @@ class EnsembleResult:
     n_val: int
     n_test: int
     predictions: tuple | None = None
-    """(test timestamps, ensemble probabilities, labels, forward returns) for predictions_test.parquet."""
+    """(test timestamps, ensemble probabilities, labels, forward returns, trade dates, training facts)
+    for predictions_test.parquet."""
 
     def to_dict(self) -> dict:
         return jsonable({
@@ -157,8 +160,8 @@ def _val_metrics(y, p) -> dict:
             "auc": auc(y, p), "n": int(y.size)}
 
 
-def _test_metrics(y, p, y_train) -> dict:
-    m = evaluate(y, _logit(p), y_train)
+def _test_metrics(y, p, y_train, trade_date=None, horizon: int = 1) -> dict:
+    m = evaluate(y, _logit(p), y_train, trade_date=trade_date, horizon=horizon)
     m["log_loss"] = prob_log_loss(y, p)
     return m
 
@@ -179,12 +182,13 @@ def run_ensemble(config: TrainConfig, datas: Mapping[str, TrainData], out_dir: s
     after_run : callable, optional
         Called with each member's run directory after it is written (the CLI writes its analysis).
     """
+    from futures_vpoc.ml.evaluation import trade_dates_of
     from futures_vpoc.ml.model import predict_logits, probabilities
     from futures_vpoc.ml.rundir import resolve_run_dir
     from futures_vpoc.ml.trainer import Trainer
 
-    if config.target != "direction":
-        raise UsageError("ensemble combines probabilities of 'up': use --target direction")
+    if not is_binary(config.target):
+        raise UsageError("ensemble combines probabilities of 'up': use --target direction (or up_or_not)")
     if config.resume:
         raise UsageError("ensemble does not resume; run it again into a new --output_dir")
     if len(datas) < 1:
@@ -251,11 +255,15 @@ def run_ensemble(config: TrainConfig, datas: Mapping[str, TrainData], out_dir: s
     p_val, p_test = P_val @ weights, P_test @ weights
     val = _val_metrics(y["val"], p_val)
     val["best_member_log_loss"] = best_member
-    member_test = {m.group: _test_metrics(y["test"], m.p_test, y_train) for m in members}
-    test = _test_metrics(y["test"], p_test, y_train)
+    dates = trade_dates_of(y["t_test"]) if y["t_test"] is not None else None
+    horizon = trained[0][3].horizon
+    member_test = {m.group: _test_metrics(y["test"], m.p_test, y_train, dates, horizon) for m in members}
+    test = _test_metrics(y["test"], p_test, y_train, dates, horizon)
+    facts = training_facts(test, horizon=horizon, target=config.target, threshold=0.5,
+                           base_rate=float(np.mean(y_train)) if len(y_train) else 0.5)
     result = EnsembleResult(out, members, weights, chosen, val, member_val, test, member_test,
                             "; ".join(notes) or None, int(len(y["val"])), int(len(y["test"])),
-                            (y["t_test"], p_test, y["test"], y["fwd"]))
+                            (y["t_test"], p_test, y["test"], y["fwd"], dates, facts))
     return result
 
 
@@ -293,8 +301,6 @@ def ensemble_markdown(result: EnsembleResult) -> str:
 
 def write_ensemble_report(result: EnsembleResult) -> tuple[Path, Path]:
     """Write ``ensemble.json``, ``ensemble.md`` and ``predictions_test.parquet`` into the ensemble folder."""
-    import pandas as pd
-
     from futures_vpoc.data.barframe import atomic_write
 
     out = Path(result.out_dir)
@@ -304,12 +310,11 @@ def write_ensemble_report(result: EnsembleResult) -> tuple[Path, Path]:
     atomic_write(out / "ensemble.md", lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     pred = result.predictions
     if pred is not None:
-        stamps, p, label, fwd = pred
-        frame = pd.DataFrame({"timestamp": stamps if stamps is not None else pd.RangeIndex(len(p)),
-                              "probability": p, "label": np.asarray(label, dtype=np.float64), "logit": _logit(p)})
+        stamps, p, label, fwd, dates, facts = pred
+        extra = {"logit": _logit(p)}
         if fwd is not None:
-            frame["fwd_return"] = np.asarray(fwd, dtype=np.float64)
-        atomic_write(out / "predictions_test.parquet", lambda tmp: frame.to_parquet(tmp, engine="pyarrow", index=False))
+            extra["fwd_return"] = np.asarray(fwd, dtype=np.float64)
+        write_predictions_file(out / FILE, stamps, p, label, dates, facts, extra)
     return out / "ensemble.json", out / "ensemble.md"
 
 

@@ -8,8 +8,10 @@ yardstick from :func:`futures_vpoc.ml.loss.yardstick`.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 
+from futures_vpoc.labels import is_binary
 from futures_vpoc.ml import distributed as ddp
 from futures_vpoc.ml.inputs import TrainData
 from futures_vpoc.ml.loss import yardstick
@@ -32,12 +34,44 @@ def validate(model, X_val: torch.Tensor, data: TrainData, info: ddp.DistInfo, de
             "val_auc": auc(up, np.nan_to_num(z, nan=0.0))}
 
 
+def test_trade_dates(data: TrainData) -> np.ndarray | None:
+    """CME trade date of each test row (datetime64[ns], shape (n_test,)), or None without timestamps."""
+    if data.t_test is None or len(data.t_test) != len(data.y_test):
+        return None
+    return trade_dates_of(data.t_test)
+
+
+def trade_dates_of(stamps) -> np.ndarray:
+    """CME trade date of each bar start (datetime64[ns], shape (n,)).
+
+    Rows the calendar places in no session (possible only for hand-made inputs) get the UTC date of
+    their timestamp, so every row belongs to some resampling block.
+    """
+    from futures_vpoc.calendar import assign_sessions
+
+    stamps = pd.DatetimeIndex(stamps)
+    if stamps.tz is None:
+        stamps = stamps.tz_localize("UTC")
+    dates = assign_sessions(stamps).trade_date
+    missing = np.isnat(dates)
+    if missing.any():
+        dates = dates.copy()
+        dates[missing] = stamps[missing].tz_convert("UTC").tz_localize(None).normalize().to_numpy()
+    return dates
+
+
 def evaluate_test_part(model, data: TrainData) -> dict:
-    """:func:`futures_vpoc.ml.metrics.evaluate` on the test part, plus ``prob`` and ``logits`` (the
-    outputs; ``rank`` target: the prediction clipped to [0, 1] as ``prob``, ``mse`` and no log-loss/Brier)."""
+    """:func:`futures_vpoc.ml.metrics.evaluate` on the test part, plus ``prob``, ``logits`` and
+    ``trade_date`` (the outputs; ``rank`` target: the prediction clipped to [0, 1] as ``prob``,
+    ``mse`` and no log-loss/Brier). Intervals and p-values resample whole test sessions."""
     z = np.nan_to_num(predict_logits(model, data.X_test, EVAL_BATCH), nan=0.0, posinf=1e30, neginf=-1e30)
-    m = evaluate(data.up_test, z, data.up_train, threshold=data.decision_threshold)
-    if data.target == "direction":
+    dates = test_trade_dates(data)
+    probabilistic = is_binary(data.target)
+    m = evaluate(data.up_test, z if probabilistic else np.clip(z, 0.0, 1.0), data.up_train,
+                 threshold=data.decision_threshold, trade_date=dates, horizon=data.horizon,
+                 probabilistic=probabilistic)
+    m["trade_date"] = dates
+    if probabilistic:
         prob = probabilities(z)
     else:
         prob = np.clip(z, 0.0, 1.0)
@@ -47,4 +81,4 @@ def evaluate_test_part(model, data: TrainData) -> dict:
     return m
 
 
-__all__ = ["EVAL_BATCH", "evaluate_test_part", "validate"]
+__all__ = ["EVAL_BATCH", "evaluate_test_part", "test_trade_dates", "trade_dates_of", "validate"]

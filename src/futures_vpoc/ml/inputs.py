@@ -4,7 +4,9 @@
 or directly from arrays (tests, other callers). :meth:`TrainData.check` refuses non-finite inputs
 before any training, naming the feature, the part and the first offending timestamp.
 
-For ``target="direction"`` the labels are 0/1 and the model's output is a logit (up when > 0). For
+For ``target="direction"`` (up vs down; flat horizons never reach these arrays) and ``"up_or_not"``
+(:data:`futures_vpoc.labels.BINARY_TARGETS`) the labels are 0/1 and the model's output is a logit
+(up when > 0). For
 ``target="rank"`` the labels are percentile ranks in [0, 1] and the output is the predicted rank;
 classification metrics then score "up" (forward return > 0) against ``output > decision_threshold``,
 the training rank of a zero return.
@@ -18,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from futures_vpoc.errors import DataError, UsageError
+from futures_vpoc.labels import is_binary
 
 PARTS = ("train", "val", "test")
 
@@ -32,10 +35,10 @@ class TrainData:
     y_train, y_val, y_test : numpy.ndarray of float32, shape (n_part,)
         Training targets (0/1 or ranks).
     feature_names : tuple of str
-    target : {"direction", "rank"}
+    target : {"direction", "up_or_not", "rank"}
     horizon : int
     up_train, up_val, up_test : numpy.ndarray of float32 or None
-        0/1 "up" labels for the classification metrics (default: the ``y`` arrays, direction).
+        0/1 "up" labels for the classification metrics (default: the ``y`` arrays, binary targets).
     t_val, t_test : pandas.DatetimeIndex or None
         Bar starts of the rows (``predictions_test.parquet``; error messages).
     fwd_test : numpy.ndarray or None
@@ -73,7 +76,7 @@ class TrainData:
             object.__setattr__(self, f"X_{p}", np.ascontiguousarray(getattr(self, f"X_{p}"), dtype=np.float32))
             object.__setattr__(self, f"y_{p}", np.ascontiguousarray(getattr(self, f"y_{p}"),
                                                                     dtype=np.float32).ravel())
-            if getattr(self, f"up_{p}") is None and self.target == "direction":
+            if getattr(self, f"up_{p}") is None and is_binary(self.target):
                 object.__setattr__(self, f"up_{p}", getattr(self, f"y_{p}"))
         object.__setattr__(self, "feature_names", tuple(str(n) for n in self.feature_names))
 
@@ -126,8 +129,8 @@ class TrainData:
                                 hint="fix or drop those rows before training; inputs must be finite")
             if not np.isfinite(y).all():
                 raise DataError(f"non-finite label(s) in the {p} part", hint="labels must be finite")
-            if self.target == "direction" and not np.isin(y, (0.0, 1.0)).all():
-                raise DataError(f"direction labels of the {p} part must be 0 or 1")
+            if is_binary(self.target) and not np.isin(y, (0.0, 1.0)).all():
+                raise DataError(f"{self.target} labels of the {p} part must be 0 or 1")
 
 
 __all__ = ["PARTS", "TrainData"]

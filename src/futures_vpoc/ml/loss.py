@@ -1,9 +1,10 @@
-"""Training losses, all taking the model's raw output (a logit for ``direction``).
+"""Training losses, all taking the model's raw output (a logit for ``direction`` and ``up_or_not``).
 
 Default losses
-    ``direction``: log-loss, ``binary_cross_entropy_with_logits`` (the sigmoid lives inside it,
-    computed stably for any finite logit). ``rank``: mean squared error of the output against the
-    percentile rank (the output is the predicted rank, no link).
+    ``direction`` (and ``up_or_not``: every 0/1 target of :data:`futures_vpoc.labels.BINARY_TARGETS`
+    is meant by "direction" below): log-loss, ``binary_cross_entropy_with_logits`` (the sigmoid lives
+    inside it, computed stably for any finite logit). ``rank``: mean squared error of the output
+    against the percentile rank (the output is the predicted rank, no link).
 
 Adaptive robust Huber loss (``--adaptive_loss``), precisely
     Residual ``r``: ``direction`` (labels in {0, 1}): ``r = sigma(z) - y``, with ``sigma`` evaluated
@@ -49,6 +50,8 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from futures_vpoc.labels import is_binary
 
 DELTA_MIN = 1e-3
 DELTA_MAX = 1e3
@@ -152,21 +155,21 @@ class AdaptiveHuberLoss(nn.Module):
 
 
 def make_loss(target: str, adaptive: bool, quantile: float = 0.9, momentum: float = 0.99) -> nn.Module:
-    """The training loss for ``target`` (``direction`` or ``rank``); see the module docstring."""
+    """The training loss for ``target`` (a binary target or ``rank``); see the module docstring."""
     if adaptive:
-        return AdaptiveHuberLoss("sigmoid" if target == "direction" else "identity", quantile, momentum)
-    return LogLoss() if target == "direction" else MSELoss()
+        return AdaptiveHuberLoss("sigmoid" if is_binary(target) else "identity", quantile, momentum)
+    return LogLoss() if is_binary(target) else MSELoss()
 
 
 @torch.no_grad()
 def yardstick(z: torch.Tensor, y: torch.Tensor, target: str) -> torch.Tensor:
-    """Validation loss: summed log-loss (``direction``) or summed squared error (``rank``) of a batch.
+    """Validation loss: summed log-loss (binary targets) or summed squared error (``rank``) of a batch.
 
     Returns the *sum* over the rows (float64 scalar) so batches can be added and divided once.
     """
     z = z.double()
     y = y.double()
-    if target == "direction":
+    if is_binary(target):
         return F.binary_cross_entropy_with_logits(z, y, reduction="sum")
     return ((z - y) ** 2).sum()
 

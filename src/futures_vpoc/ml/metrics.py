@@ -1,8 +1,11 @@
 """Classification metrics of a direction model (numpy and scipy only).
 
-All functions take 0/1 labels and either logits or probabilities as 1-D arrays. They are honest
-about small samples: the accuracy comes with an exact (Clopper-Pearson) 95 % interval, and the
-comparison with the majority-class baseline is a one-sided exact binomial test.
+All functions take 0/1 labels and either logits or probabilities as 1-D arrays. Intervals and
+p-values come from :func:`futures_vpoc.evaluation.evaluate_predictions` (a session block bootstrap)
+whenever the rows' trade dates are known, because rows of one session and overlapping labels are
+not independent evidence. Only without trade dates does :func:`evaluate` fall back to the exact
+binomial interval and test, which treat every row as independent, and it says so
+(``statistics_method``).
 
 The majority-class baseline always predicts the class that is more frequent in the *training*
 labels (ties: up); its accuracy on the test part is ``mean(y_test == majority)``.
@@ -94,7 +97,28 @@ def majority_class(y_train) -> int:
     return int(y.mean() >= 0.5) if y.size else 1
 
 
-def evaluate(y, logits, y_train, threshold: float = 0.0) -> dict:
+def _independent_rows(correct: int, n: int, base: float) -> dict:
+    """The fallback without trade dates: exact binomial interval and test (rows taken as independent)."""
+    return {"accuracy_ci95": list(accuracy_ci(correct, n)),
+            "majority_baseline_ci95": list(baseline_interval(base, n)) if n else [float("nan")] * 2,
+            "p_value": binomial_p_greater(correct, n, base), "auc_ci95": None, "statistics": None,
+            "statistics_method": "independent rows (exact binomial; no trade dates, so dependence is ignored)"}
+
+
+def _dependence_aware(y, score, trade_date, horizon, threshold, maj, base_rate, probabilistic) -> dict:
+    """Intervals and p-values from the session block bootstrap (:mod:`futures_vpoc.evaluation`)."""
+    from futures_vpoc.evaluation import evaluate_predictions
+
+    stats = evaluate_predictions(y, score, trade_date, horizon=horizon, threshold=threshold, majority=maj,
+                                 base_rate=base_rate, probabilistic=probabilistic)
+    acc, auc_m = stats["metrics"]["accuracy"], stats["metrics"]["auc"]
+    return {"accuracy_ci95": [acc["ci_low"], acc["ci_high"]], "majority_baseline_ci95": None,
+            "p_value": acc["p_value"], "auc_ci95": None if auc_m is None else [auc_m["ci_low"], auc_m["ci_high"]],
+            "statistics": stats, "statistics_method": stats["method"]}
+
+
+def evaluate(y, logits, y_train, threshold: float = 0.0, trade_date=None, horizon: int = 1,
+             probabilistic: bool = True) -> dict:
     """Every test metric of the summary from labels and logits.
 
     Parameters
@@ -105,15 +129,25 @@ def evaluate(y, logits, y_train, threshold: float = 0.0) -> dict:
         Model outputs; predicted up when ``logit > threshold``. For a logit, probabilities are
         ``expit(logits)`` (the one sigmoid of the prediction path).
     y_train : array of 0/1
-        Training labels (for the majority class).
+        Training labels (for the majority class and the base rate of the loss baselines).
     threshold : float
         Decision threshold on ``logits`` (0 for logits: probability 1/2).
+    trade_date : array of dates, shape (n,), optional
+        Trade date of each row: intervals and p-values then resample whole sessions. Without it
+        (or with a single session) they treat rows as independent, and ``statistics_method`` says so.
+    horizon : int
+        Label horizon in bars (resampling blocks of daily bars span it).
+    probabilistic : bool
+        False when ``logits`` is a score, not a logit (the rank target): the dependence-aware
+        statistics then take the score itself, with ``threshold``, and skip the losses.
 
     Returns
     -------
     dict
-        ``accuracy, accuracy_ci95, majority_class, majority_baseline, majority_baseline_ci95,
-        p_value, auc, log_loss, brier, confusion, n, correct``.
+        ``accuracy, accuracy_ci95, majority_class, majority_baseline, majority_baseline_ci95 (None
+        with trade dates), p_value, auc, auc_ci95, log_loss, brier, confusion, n, correct,
+        statistics`` (the full :func:`futures_vpoc.evaluation.evaluate_predictions` result, or None)
+        and ``statistics_method``.
     """
     y = _labels(y)
     z = np.asarray(logits, dtype=np.float64).ravel()
@@ -122,21 +156,26 @@ def evaluate(y, logits, y_train, threshold: float = 0.0) -> dict:
     correct = int((predicted == (y == 1)).sum())
     maj = majority_class(y_train)
     base = float((y == maj).mean()) if n else float("nan")
-    acc = correct / n if n else float("nan")
     p = expit(z)
+    sessions = 0 if trade_date is None else len(np.unique(np.asarray(trade_date, dtype="datetime64[D]")))
+    if sessions >= 2:
+        score, cut = (p, 0.5) if probabilistic else (z, threshold)
+        train = _labels(y_train)
+        rate = float(train.mean()) if train.size else 0.5
+        inference = _dependence_aware(y, score, trade_date, horizon, cut, maj, rate, probabilistic)
+    else:
+        inference = _independent_rows(correct, n, base)
     return {
-        "accuracy": acc,
-        "accuracy_ci95": list(accuracy_ci(correct, n)),
+        "accuracy": correct / n if n else float("nan"),
         "majority_class": maj,
         "majority_baseline": base,
-        "majority_baseline_ci95": list(baseline_interval(base, n)) if n else [float("nan")] * 2,
-        "p_value": binomial_p_greater(correct, n, base),
         "auc": auc(y, z),
         "log_loss": log_loss_from_logits(y, z),
         "brier": brier(y, p),
         "confusion": confusion(y, predicted),
         "n": n,
         "correct": correct,
+        **inference,
     }
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from futures_vpoc import __version__
+from futures_vpoc.labels import is_binary
 from futures_vpoc.ml.config import TrainConfig
 from futures_vpoc.ml.epoch import EpochStats
 from futures_vpoc.ml.inputs import TrainData
@@ -159,6 +160,9 @@ def build_summary(history: list[dict], test: dict, data: TrainData, resolved: di
         "test_majority_baseline_ci95": test["majority_baseline_ci95"],
         "test_p_value": test["p_value"],
         "test_auc": test["auc"],
+        "test_auc_ci95": test.get("auc_ci95"),
+        "test_statistics_method": test.get("statistics_method"),
+        "test_statistics": test.get("statistics"),
         "test_log_loss": test["log_loss"],
         "test_brier": test["brier"],
         "test_confusion": test["confusion"],
@@ -170,6 +174,7 @@ def build_summary(history: list[dict], test: dict, data: TrainData, resolved: di
         "train_seconds": train_seconds,
         "target": data.target,
         "horizon": data.horizon,
+        "label_shares": data.counts.get("label_shares"),
         "device": resolved["device"],
         "mixed_precision": resolved["amp_dtype"],
         "world_size": resolved["world_size"],
@@ -178,23 +183,49 @@ def build_summary(history: list[dict], test: dict, data: TrainData, resolved: di
 
 
 def write_predictions(run_dir: Path | None, data: TrainData, test: dict) -> None:
-    """``predictions_test.parquet``: timestamp, probability, label, logit (or prediction), [up], [fwd_return]."""
+    """``predictions_test.parquet`` (:mod:`.predfile`): timestamp, trade_date, prob, decision, label (0/1 up),
+    logit (or, rank target, ``prediction`` and the ``rank`` label), [fwd_return]; the training facts
+    in its metadata, so ``futures-vpoc evaluate`` reproduces the summary's test statistics."""
     if run_dir is None:
         return
-    import pandas as pd
-
-    from futures_vpoc.data.barframe import atomic_write
+    from futures_vpoc.ml.predfile import FILE, training_facts, write_predictions_file
 
     d = data
-    stamps = d.t_test if d.t_test is not None else pd.RangeIndex(len(d.y_test))
-    frame = pd.DataFrame({"timestamp": stamps, "probability": test["prob"], "label": d.y_test.astype(np.float64),
-                          "logit" if d.target == "direction" else "prediction": test["logits"]})
-    if d.target == "rank":
-        frame["up"] = d.up_test
+    binary = is_binary(d.target)
+    up = d.up_test if d.up_test is not None else d.y_test
+    extra = {"logit" if binary else "prediction": test["logits"]}
+    if not binary:
+        extra["rank"] = d.y_test.astype(np.float64)
     if d.fwd_test is not None:
-        frame["fwd_return"] = d.fwd_test
-    atomic_write(run_dir / "predictions_test.parquet",
-                 lambda tmp: frame.to_parquet(tmp, engine="pyarrow", index=False))
+        extra["fwd_return"] = d.fwd_test
+    train_up = d.up_train if d.up_train is not None else d.y_train
+    facts = training_facts(test, horizon=d.horizon, target=d.target,
+                           threshold=0.5 if binary else d.decision_threshold,
+                           base_rate=float(np.mean(train_up)) if len(train_up) else 0.5)
+    write_predictions_file(run_dir / FILE, d.t_test, test["prob"], up, test.get("trade_date"), facts, extra)
+
+
+_FLAT_RULE = {"direction": "flat horizons left out of training and scoring",
+              "up_or_not": "flat horizons count as not up"}
+"""How each target treats a flat horizon, for :func:`shares_line` (others: kept, e.g. rank)."""
+
+
+def shares_line(s: dict) -> str | None:
+    """The label class shares of each part (``summary["label_shares"]``) as one line, None without them.
+
+    Each part: up / flat / down shares of its rows with a known horizon (flat ones included), in %.
+    """
+    shares = s.get("label_shares")
+    if not shares:
+        return None
+    parts = []
+    for name in ("train", "val", "test"):
+        p = shares.get(name) or {}
+        if p.get("n"):
+            parts.append(f"{name} {100 * p['up']:.1f}/{100 * p['flat']:.1f}/{100 * p['down']:.1f}% "
+                         f"of {p['n']:,}")
+    rule = _FLAT_RULE.get(s.get("target"), "flat horizons kept")
+    return f"label shares up/flat/down: {', '.join(parts) or 'n/a'}; {rule} (target {s.get('target')})"
 
 
 def closing_line(s: dict) -> str:
@@ -208,4 +239,4 @@ def closing_line(s: dict) -> str:
 
 
 __all__ = ["TENSORBOARD_KEYS", "amp_name", "announce", "build_summary", "closing_line", "epoch_record", "log_epoch",
-           "resolved_settings", "tensorboard_scalars", "write_config", "write_predictions"]
+           "resolved_settings", "shares_line", "tensorboard_scalars", "write_config", "write_predictions"]

@@ -27,6 +27,7 @@ import torch
 
 from futures_vpoc import __version__
 from futures_vpoc.errors import DataError, UsageError
+from futures_vpoc.labels import is_binary
 from futures_vpoc.ml import distributed as ddp
 from futures_vpoc.ml import records
 from futures_vpoc.ml.checkpoint import FORMAT, load_checkpoint, save_checkpoint
@@ -162,7 +163,7 @@ class Trainer:
 
         def constant(y):
             y = y.astype(np.float64)
-            if d.target == "direction":
+            if is_binary(d.target):
                 p = min(max(mean, 1e-6), 1 - 1e-6)
                 return float(-(y * math.log(p) + (1 - y) * math.log(1 - p)).mean())
             return float(np.mean((y - mean) ** 2))
@@ -227,7 +228,7 @@ class Trainer:
             "dataset": data.dataset_state,
             "target": {"target": data.target, "horizon": data.horizon,
                        "decision_threshold": data.decision_threshold,
-                       "output": "logit" if data.target == "direction" else "rank"},
+                       "output": "logit" if is_binary(data.target) else "rank"},
             "config": cfg.to_dict(),
             "versions": {"futures_vpoc": __version__, "torch": str(torch.__version__)},
             "finished": finished,
@@ -373,6 +374,9 @@ class Trainer:
             if self.run_dir is not None:
                 write_json(self.run_dir / "summary.json", summary)
             self.logger.info(records.closing_line(summary))
+            shares = records.shares_line(summary)
+            if shares:
+                self.logger.info(shares)
             (self.logger.error if stop_reason == "diverged" else self.logger.info)(message)
         ddp.barrier(self.info)
         return TrainResult(self.run_dir, summary, stop_reason, message)

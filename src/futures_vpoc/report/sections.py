@@ -90,8 +90,8 @@ def _quality(a: Analysis) -> list[Block]:
                   (badge(q.passed) + " " + q.verdict).strip()) for q in a.quality)
     return [Heading(2, f"Model Quality Assessment: {mark}"),
             Table(("Test metric", "Value", "95% interval", "Baseline", "p-value", "Verdict"), rows),
-            Para("The test part is untouched by training and model selection; the best checkpoint was chosen "
-                 "on validation loss.")]
+            Para(((a.quality_note + " ") if a.quality_note else "") + "The test part is untouched by training and "
+                 "model selection; the best checkpoint was chosen on validation loss.")]
 
 
 def _recommendations(a: Analysis) -> list[Block]:

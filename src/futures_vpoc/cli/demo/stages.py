@@ -272,9 +272,11 @@ def summary_lines(demo: Demo) -> list[str]:
     st = demo.state
     s = json.loads((st.train_dir / "summary.json").read_text())
     lo, hi = s.get("test_accuracy_ci95") or (None, None)
+    method = s.get("test_statistics_method") or "rows taken as independent"
     lines = ["", "result".ljust(28) + "value", "-" * 78,
              "test accuracy".ljust(28) + f"{_pct(s.get('test_accuracy'))} [{_pct(lo)}, {_pct(hi)}] vs majority "
              f"baseline {_pct(s.get('test_majority_baseline'))} (p = {s.get('test_p_value', float('nan')):.3g})",
+             "".ljust(28) + f"95% CI and p-value: {method}",
              "worst NaN rate".ljust(28) + f"{_pct(s.get('nan_rate_max'))} (stop: {s.get('stop_reason')}, "
              f"{s.get('epochs_completed')} epochs)"]
     if st.backtest_dir is not None:

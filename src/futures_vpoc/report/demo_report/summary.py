@@ -23,7 +23,9 @@ def _accuracy_line(a: Analysis) -> str:
     q = _quality_row(a, "Accuracy")
     if q is None or q.value == "n/a":
         return "Test accuracy: not recorded."
-    return (f"Test accuracy **{q.value}** (95% CI {q.interval or 'n/a'}) vs majority baseline "
+    method = a.quality_note.split(":", 1)[-1].split(";")[0].strip() if a.quality_note else ""
+    how = f", {method}" if method.startswith("session") else ""
+    return (f"Test accuracy **{q.value}** (95% CI{how} {q.interval or 'n/a'}) vs majority baseline "
             f"{baseline_text(q)}, p = {q.p_value or 'n/a'}.")
 
 
