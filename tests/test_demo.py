@@ -172,3 +172,43 @@ def test_demo_refuses_impossible_numbers_before_writing(tmp_path, capsys, flag, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and flag in err[0]
     assert not (tmp_path / "d").exists()
+
+
+
+def _model_bars_by_side(backtest_dir) -> dict[int, int]:
+    trades = pd.read_csv(backtest_dir / "trades.csv")
+    model = trades[trades["strategy"] == "model"]
+    return {side: int(model.loc[model["side"] == side, "bars_held"].sum()) for side in (-1, 1)}
+
+
+def _half_year_demo(tmp_path, signal: str) -> tuple:
+    """The demo as a user runs it (8 epochs) on six months, without scale-up and ensemble."""
+    out = tmp_path / "runs" / "demo"
+    assert main(["demo", "--output_dir", str(out), "--signal", signal, "--months", "6", "--n_random", "5",
+                 "--budget_minutes", "0"]) == 0
+    summary = json.loads((out / "train" / "summary.json").read_text())
+    n_test_bars = len(pd.read_parquet(out / "train" / "predictions_test.parquet"))
+    return out, summary, n_test_bars, _model_bars_by_side(out / "backtest")
+
+
+@pytest.mark.slow
+def test_a_market_with_nothing_to_find_leaves_the_model_flat_and_not_ready(tmp_path, capsys):
+    """Issue 14: on a signal-free market the model strategy neither trades its intercept nor leans one way
+    (it used to be short on 20,346 bars and long on none)."""
+    out, summary, n_test_bars, held = _half_year_demo(tmp_path, "0")
+    assert sum(held.values()) < 0.5 * n_test_bars, held  # flat most of the time
+    if sum(held.values()) >= 0.02 * n_test_bars:  # enough positions to speak of a side
+        assert max(held.values()) <= 0.65 * sum(held.values()), held
+    assert "NOT READY" in (out / "train" / "analysis.md").read_text().upper()
+    assert summary["test_p_value"] > 0.05
+    assert "session block bootstrap" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_the_planted_signal_trades_both_sides(tmp_path):
+    """Issue 14: with the default planted signal the model strategy goes long and short, about evenly."""
+    _, summary, _, held = _half_year_demo(tmp_path, "3")
+    assert held[1] > 0 and held[-1] > 0, held
+    assert max(held.values()) <= 0.65 * sum(held.values()), held
+    shares = summary["label_shares"]["test"]
+    assert abs(shares["up"] - shares["down"]) < 0.05 and shares["flat"] > 0

@@ -257,3 +257,26 @@ def test_evaluate_reproduces_the_summary_test_statistics_exactly(small_file, tmp
     for key in ("method", "block_length", "n_blocks", "effective_n", "majority_class", "base_rate"):
         assert result[key] == stats[key]
     assert "session block bootstrap" in capsys.readouterr().out
+
+
+def test_flat_horizons_are_predicted_but_never_scored(small_file, tmp_path):
+    """A backtest of the test predictions must not learn from a missing row that the price stays flat."""
+    import pandas as pd
+
+    from futures_vpoc.data.barframe import read_merged
+    from futures_vpoc.labels import make_labels
+
+    out = tmp_path / "flat_rows"
+    assert run(f"--data {small_file} --output_dir {out} {QUICK}") == 0
+    summary = json.loads((out / "summary.json").read_text())
+    pred = pd.read_parquet(out / "predictions_test.parquet")
+    unlabelled = pred["label"].isna()
+    assert unlabelled.any() and int((~unlabelled).sum()) == summary["n_test"]
+    assert pred["timestamp"].is_monotonic_increasing and pred["prob"].between(0, 1).all()
+    assert (pred.loc[unlabelled, "fwd_return"] == 0).all()
+    fwd = make_labels(read_merged(small_file)).frame["fwd_return"]
+    stamps = pd.DatetimeIndex(pred["timestamp"])
+    assert (fwd.reindex(stamps[unlabelled.to_numpy()]) == 0).all()
+    assert (fwd.reindex(stamps[~unlabelled.to_numpy()]) != 0).all()
+    shares = summary["label_shares"]["test"]
+    assert len(pred) == shares["n"]  # every test row with a known horizon, flat ones included

@@ -103,6 +103,11 @@ class Dataset:
         :func:`futures_vpoc.labels.class_shares` dict (``up, flat, down, n``) of the part's rows
         with a known horizon, flat ones included. Possibly ``train_span_rows`` and
         ``sparse_features`` (when the training part keeps under a quarter of its span).
+    X_test_unscored, t_test_unscored : numpy.ndarray of float32, shape (n_flat, d), and pandas.DatetimeIndex, or None
+        The test part's rows without a label (flat horizons under ``direction``), scaled like
+        ``X_test``: never scored, but predicted and written beside the scored rows, so a backtest of
+        the test predictions trades every test bar and never learns from a missing prediction that
+        the price will not move (which would be a look at the future). None when there are none.
     """
 
     X_train: np.ndarray
@@ -125,6 +130,8 @@ class Dataset:
     purge: int
     boundaries: SplitBoundaries
     counts: dict[str, int]
+    X_test_unscored: np.ndarray | None = None
+    t_test_unscored: pd.DatetimeIndex | None = None
 
     def state_dict(self) -> dict:
         """What a checkpoint needs to prepare new rows as these were, as plain JSON-able values.
@@ -191,13 +198,14 @@ def build_dataset(bars: pd.DataFrame, groups=None, target: str = "direction", ho
     _require_rows(candidate & labelled, X[window], names)
     rows = np.flatnonzero(candidate)
     parts, shares = _split(rows, stamps, labels, purge, (val_start, test_start))
+    unscored = rows[parts.test[~labelled[rows][parts.test]]]
     parts, flat = _drop_unlabelled(parts, labelled[rows])
     bounds = SplitBoundaries(stamps[np.argmax(window)], val_start, test_start, stamps[-1])
     counts = _counts(window, complete, known, parts, flat)
     counts["label_shares"] = shares
     counts.update(_sparse_train(X, names, window & labelled & (stamps < val_start), len(parts.train)))
     return _assemble(X, names, labels, stamps, [rows[p] for p in (parts.train, parts.val, parts.test)],
-                     purge, bounds, counts)
+                     purge, bounds, counts, unscored)
 
 
 def _split(rows: np.ndarray, stamps: pd.DatetimeIndex, labels: LabelTable, purge: int,
@@ -338,8 +346,10 @@ def _drop_unlabelled(parts: SplitIndices, labelled: np.ndarray) -> tuple[SplitIn
 
 
 def _assemble(X: np.ndarray, names: tuple[str, ...], labels: LabelTable, stamps: pd.DatetimeIndex,
-              parts: list[np.ndarray], purge: int, bounds: SplitBoundaries, counts: dict) -> Dataset:
-    """Fit the scaler (and rank transform) on the training rows and cast every part to float32."""
+              parts: list[np.ndarray], purge: int, bounds: SplitBoundaries, counts: dict,
+              unscored: np.ndarray) -> Dataset:
+    """Fit the scaler (and rank transform) on the training rows and cast every part to float32
+    (``unscored``: bar positions of the test part's rows without a label, scaled alongside)."""
     scaler = RobustScaler().fit(X[parts[0]], names)
     fwd = labels.frame["fwd_return"].to_numpy()
     raw_y = labels.frame["label"].to_numpy()
@@ -351,6 +361,9 @@ def _assemble(X: np.ndarray, names: tuple[str, ...], labels: LabelTable, stamps:
         out[f"y_{name}"] = _finite32(y, f"y_{name}")
         out[f"t_{name}"] = stamps[idx]
         out[f"fwd_{name}"] = fwd[idx].copy()
+    if len(unscored):
+        out["X_test_unscored"] = _finite32(scaler.transform(X[unscored]), "X_test_unscored")
+        out["t_test_unscored"] = stamps[unscored]
     return Dataset(**out, feature_names=names, scaler=scaler, target_transform=transform,
                    target=labels.target, horizon=labels.horizon, purge=purge, boundaries=bounds, counts=counts)
 

@@ -78,7 +78,18 @@ def evaluate_test_part(model, data: TrainData) -> dict:
         m["log_loss"], m["brier"] = None, None
         m["mse"] = float(np.mean((z - data.y_test) ** 2))
     m["prob"], m["logits"] = prob, z
+    m["unscored"] = _unscored(model, data, probabilistic)
     return m
+
+
+def _unscored(model, data: TrainData, probabilistic: bool) -> dict | None:
+    """Outputs on the test rows without a label (flat horizons): ``t``, ``trade_date``, ``prob``, ``logits``."""
+    if data.X_test_unscored is None or data.t_test_unscored is None or len(data.X_test_unscored) == 0:
+        return None
+    z = np.nan_to_num(predict_logits(model, data.X_test_unscored, EVAL_BATCH), nan=0.0, posinf=1e30,
+                      neginf=-1e30)
+    prob = probabilities(z) if probabilistic else np.clip(z, 0.0, 1.0)
+    return {"t": data.t_test_unscored, "trade_date": trade_dates_of(data.t_test_unscored), "prob": prob, "logits": z}
 
 
 __all__ = ["EVAL_BATCH", "evaluate_test_part", "test_trade_dates", "trade_dates_of", "validate"]

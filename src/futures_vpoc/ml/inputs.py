@@ -49,6 +49,9 @@ class TrainData:
         :meth:`futures_vpoc.dataset.Dataset.state_dict` (scaler etc.) for checkpoints.
     counts : dict
         Row counts of the dataset stage.
+    X_test_unscored, t_test_unscored : numpy.ndarray of float32, shape (n_flat, d), and pandas.DatetimeIndex, or None
+        Test rows without a label (flat horizons): predicted for ``predictions_test.parquet`` so a
+        backtest trades every test bar, never scored (:class:`futures_vpoc.dataset.Dataset`).
     """
 
     X_train: np.ndarray
@@ -70,6 +73,8 @@ class TrainData:
     decision_threshold: float = 0.0
     dataset_state: dict | None = None
     counts: dict = field(default_factory=dict)
+    X_test_unscored: np.ndarray | None = None
+    t_test_unscored: pd.DatetimeIndex | None = None
 
     def __post_init__(self) -> None:
         for p in PARTS:
@@ -96,7 +101,9 @@ class TrainData:
         return cls(X_train=ds.X_train, y_train=ds.y_train, X_val=ds.X_val, y_val=ds.y_val, X_test=ds.X_test,
                    y_test=ds.y_test, feature_names=tuple(ds.feature_names), target=ds.target, horizon=ds.horizon,
                    t_train=ds.t_train, t_val=ds.t_val, t_test=ds.t_test, fwd_test=np.asarray(ds.fwd_test),
-                   decision_threshold=threshold, dataset_state=ds.state_dict(), counts=dict(ds.counts), **up)
+                   decision_threshold=threshold, dataset_state=ds.state_dict(), counts=dict(ds.counts),
+                   X_test_unscored=getattr(ds, "X_test_unscored", None),
+                   t_test_unscored=getattr(ds, "t_test_unscored", None), **up)
 
     def check(self) -> None:
         """Refuse inputs the trainer cannot use, before training starts.

@@ -185,7 +185,10 @@ def build_summary(history: list[dict], test: dict, data: TrainData, resolved: di
 def write_predictions(run_dir: Path | None, data: TrainData, test: dict) -> None:
     """``predictions_test.parquet`` (:mod:`.predfile`): timestamp, trade_date, prob, decision, label (0/1 up),
     logit (or, rank target, ``prediction`` and the ``rank`` label), [fwd_return]; the training facts
-    in its metadata, so ``futures-vpoc evaluate`` reproduces the summary's test statistics."""
+    in its metadata, so ``futures-vpoc evaluate`` reproduces the summary's test statistics. The test
+    part's flat horizons (``direction``) are rows too, with their prediction, no label (NaN, so they
+    are never scored) and a forward return of 0: a backtest of this file trades every test bar and
+    cannot learn from a missing prediction that the price will not move."""
     if run_dir is None:
         return
     from futures_vpoc.ml.predfile import FILE, training_facts, write_predictions_file
@@ -202,7 +205,20 @@ def write_predictions(run_dir: Path | None, data: TrainData, test: dict) -> None
     facts = training_facts(test, horizon=d.horizon, target=d.target,
                            threshold=0.5 if binary else d.decision_threshold,
                            base_rate=float(np.mean(train_up)) if len(train_up) else 0.5)
-    write_predictions_file(run_dir / FILE, d.t_test, test["prob"], up, test.get("trade_date"), facts, extra)
+    stamps, prob, dates, label = d.t_test, test["prob"], test.get("trade_date"), up
+    flat = test.get("unscored")
+    if flat is not None and stamps is not None and dates is not None:
+        # the flat horizons of the test part: predicted, unlabelled (never scored), in time order
+        order = np.argsort(np.concatenate([stamps.asi8, flat["t"].asi8]), kind="stable")
+        stamps = stamps.append(flat["t"])[order]
+        prob = np.concatenate([prob, flat["prob"]])[order]
+        dates = np.concatenate([dates, flat["trade_date"]])[order]
+        label = np.concatenate([np.asarray(up, np.float64), np.full(len(flat["prob"]), np.nan)])[order]
+        fill = {"logit": flat["logits"], "prediction": flat["logits"], "fwd_return": np.zeros(len(flat["prob"]))}
+        extra = {k: np.concatenate([np.asarray(v, np.float64),
+                                    fill.get(k, np.full(len(flat["prob"]), np.nan))])[order]
+                 for k, v in extra.items()}
+    write_predictions_file(run_dir / FILE, stamps, prob, label, dates, facts, extra)
 
 
 _FLAT_RULE = {"direction": "flat horizons left out of training and scoring",

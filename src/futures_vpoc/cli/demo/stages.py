@@ -184,11 +184,19 @@ def analyze_stage(demo: Demo) -> None:
     demo.stage("analyze", ["analyze", str(demo.state.train_dir)], )
 
 
+DEMO_THETA = 0.02
+"""The demo's model dead band: a side is taken only when P(up) is at least 2 points from even. A model
+that learned nothing sits within a fraction of a point of its base rate (sd 0.002 on a signal-free
+market), so it stays flat instead of trading the sign of its intercept; the planted signal spreads
+the probabilities by several points (sd about 0.06), so it trades both sides."""
+
+
 def backtest_stage(demo: Demo) -> None:
     st = demo.state
     st.backtest_dir = st.out / "backtest"
     demo.stage("backtest", ["backtest", "--data", str(st.data_file), "--model", str(st.train_dir),
-                            "--output_dir", str(st.backtest_dir), "--n_random", str(demo.args.n_random)])
+                            "--output_dir", str(st.backtest_dir), "--n_random", str(demo.args.n_random),
+                            "--theta", f"{DEMO_THETA:g}"])
 
 
 def _fits(demo: Demo, name: str, estimate: float) -> bool:
