@@ -88,3 +88,20 @@ def test_the_four_real_reports_differ(reports):
     assert len(set(verdicts.values())) == 4, verdicts
     for name in reports:
         assert (Path(reports[name].run_dir) / "analysis.html").exists()
+
+
+def test_the_report_reads_versions_and_inputs_from_config_sections(reports):
+    """Issue 14: config.json nests versions, resolved settings and input_features; none is 'not recorded'."""
+    import torch
+
+    config = dict(reports["healthy"].model_config)
+    assert torch.__version__ in config["Seed / versions"] and "not recorded" not in config["Seed / versions"]
+    assert "input columns" in config["Target"]
+    assert config["Optimizer"] == "AdamW" and "not recorded" not in config["Loss"]
+
+
+def test_the_quality_table_names_its_dependence_aware_method(reports):
+    r = reports["healthy"]
+    assert "session block bootstrap" in r.quality_note and "effective sample size" in r.quality_note
+    names = [q.metric for q in r.quality]
+    assert names[:3] == ["Accuracy", "Balanced accuracy", "AUC"] and "Calibration error (ECE)" in names

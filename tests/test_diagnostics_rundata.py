@@ -126,3 +126,31 @@ def test_trainer_resolved_settings_reach_the_report():
     assert (out["device"], out["loss"], out["optimizer"], out["precision"]) == ("cpu", "adaptive_huber", "AdamW", "bfloat16")
     assert _with_resolved({"resolved": {"amp_dtype": None}})["precision"] == "fp32"
     assert _with_resolved({"loss": "given"}) == {"loss": "given"}
+
+
+def test_one_best_epoch_everywhere_the_trainers(tmp_path):
+    """Issue 14: the analysis named the trainer's best epoch in one place and the lowest val loss in another.
+
+    The trainer keeps an epoch only when it beats the best by min_delta, so a later epoch with a
+    loss lower by less than that is not its best; every part of the analysis now follows the trainer.
+    """
+    from test_diagnostics_support import patch_json
+
+    from futures_vpoc.diagnostics.analysis import analyze_run
+
+    run_dir = copy_run("healthy", tmp_path)
+    records = [r for r in read_records(run_dir) if "event" not in r]
+    epochs = [r["epoch"] for r in records]
+    chosen = epochs[len(epochs) // 2]
+    best_loss = min(r["val_loss"] for r in records)
+    for r in records:  # a later epoch beats the chosen one by less than any min_delta would accept
+        r["val_loss"] = best_loss if r["epoch"] == chosen else (best_loss - 1e-9 if r["epoch"] == epochs[-1]
+                                                                else best_loss + 0.05)
+    write_records(run_dir, records)
+    patch_json(run_dir / "summary.json", best_epoch=chosen, best_val_loss=best_loss)
+    run = read_run(run_dir)
+    assert run.metrics.epochs[run.best_index()] == chosen
+    analysis = analyze_run(run_dir)
+    improvement = next(c for c in analysis.criteria if c.name == "Validation loss improvement")
+    assert f"(best, epoch {chosen})" in improvement.measured, improvement.measured
+    assert dict(analysis.run_facts)["Best epoch"].startswith(str(chosen))

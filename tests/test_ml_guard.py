@@ -15,7 +15,16 @@ def test_skip_then_rollback_after_five_consecutive():
     assert [g.observe(False) for _ in range(4)] == [SKIP] * 4
     assert g.observe(False) == ROLLBACK
     assert g.rollbacks == 1 and g.lr_scale == 0.5
-    assert g.epoch_bad == 9 and g.epoch_total == 10
+    assert g.epoch_bad == 0 and g.epoch_total == 0  # the rollback undid the burst
+
+
+def test_one_burst_in_a_short_epoch_is_one_rollback():
+    """Issue 14: 5 non-finite steps in an epoch of 12 rolled back twice (mid-epoch, then the 20% share)."""
+    g = NanGuard(GuardPolicy(nan_patience=5, max_nan_share=0.2))
+    g.begin_epoch()
+    decisions = [g.observe(ok) for ok in [True, True] + [False] * 5 + [True] * 5]
+    assert decisions.count(ROLLBACK) == 1
+    assert g.end_epoch() == OK and g.rollbacks == 1 and g.lr_scale == 0.5
 
 
 def test_epoch_share_rule_and_finite_weights_rule():

@@ -9,6 +9,8 @@ reliably beats the baseline is worth a backtest, which then decides whether it p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,10 +170,23 @@ def _curves(run: RunData, phases: tuple[Phase, ...], clip: float | None, skill: 
 
 
 def _first(config, *keys, default="not recorded"):
+    """The first of ``keys`` that ``config`` holds; a dotted key looks inside a section
+    (``versions.torch``, ``resolved.loss``), as config.json nests them."""
     for key in keys:
-        if config.get(key) not in (None, ""):
-            return config[key]
+        value = config
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if value not in (None, ""):
+            return value
     return default
+
+
+def _features_text(c: dict) -> str:
+    """The feature groups asked for and the input columns the model received (``input_features``)."""
+    groups = _first(c, "features", default=None)
+    text = _words(groups) if groups else "all groups"
+    count = _first(c, "input_features.count", default=None)
+    return text + (f" ({count} input columns)" if count is not None else "")
 
 
 def _words(value) -> str:
@@ -185,7 +200,7 @@ def _model_config(run: RunData, clip: float | None) -> tuple[tuple[str, str], ..
     arch = "-".join(map(str, dims)) if isinstance(dims, (list, tuple)) else "not recorded"
     if isinstance(params, (int, float)):
         arch += f" ({params:,.0f} parameters)"
-    loss = _first(c, "loss", "loss_name")
+    loss = _first(c, "resolved.loss", "loss", "loss_name")
     if loss == "not recorded" and "adaptive_loss" in c:
         loss = f"not recorded (adaptive_loss = {c['adaptive_loss']})"
     sha = str(_first(c, "data_sha256", "sha256", default=""))
@@ -193,20 +208,21 @@ def _model_config(run: RunData, clip: float | None) -> tuple[tuple[str, str], ..
     return (
         ("Architecture", arch),
         ("Loss", str(loss)),
-        ("Optimizer", str(_first(c, "optimizer"))),
+        ("Optimizer", str(_first(c, "resolved.optimizer", "optimizer"))),
         ("Learning rate", f"peak {fmt_sci(run.setting_float('learning_rate'))}, "
                           f"warmup {_first(c, 'warmup_steps')} steps"),
         ("Regularisation", f"dropout {_first(c, 'dropout_rate')}, weight decay {_first(c, 'weight_decay')}"),
         ("Gradient clipping", "off" if clip is None else f"global L2 norm {fmt(clip, 2)}"),
         ("Batch size / epochs", f"{_first(c, 'batch_size')} / at most {_first(c, 'epochs')}, "
                                 f"early-stopping patience {_first(c, 'early_stopping_patience')}"),
-        ("Precision", f"{_first(c, 'precision', 'precision_used')} "
+        ("Precision", f"{_first(c, 'resolved.amp_dtype', 'precision', 'precision_used')} "
                       f"(use_mixed_precision = {_first(c, 'use_mixed_precision')})"),
-        ("Device", str(_first(c, "device"))),
+        ("Device", str(_first(c, "resolved.device", "device"))),
         ("Data", data + f", data_fraction {_first(c, 'data_fraction')}, chunk_size {_first(c, 'chunk_size')}"),
-        ("Target", f"{_first(c, 'target')}, horizon {_first(c, 'horizon')}; features {_words(_first(c, 'features'))}"),
-        ("Seed / versions", f"seed {_first(c, 'seed')}; futures-vpoc {_first(c, 'package_version', 'version')}, "
-                            f"torch {_first(c, 'torch_version')}"),
+        ("Target", f"{_first(c, 'target')}, horizon {_first(c, 'horizon')}; features {_features_text(c)}"),
+        ("Seed / versions", f"seed {_first(c, 'seed')}; futures-vpoc "
+                            f"{_first(c, 'versions.futures_vpoc', 'package_version', 'version')}, "
+                            f"torch {_first(c, 'versions.torch', 'torch_version')}"),
     )
 
 

@@ -42,7 +42,7 @@ import numpy as np
 from futures_vpoc.diagnostics.phases import UNSTABLE_NAN_RATE
 from futures_vpoc.diagnostics.quality import read_skill
 from futures_vpoc.diagnostics.rundata import RunData
-from futures_vpoc.diagnostics.series import (argmin_finite, finite_max, first_finite, fmt, fmt_change, fmt_pct,
+from futures_vpoc.diagnostics.series import (finite_max, first_finite, fmt, fmt_change, fmt_pct,
                                              fmt_sci, rel_change)
 
 EXPLOSION_FACTOR = 100.0
@@ -238,7 +238,7 @@ def _fp16(run: RunData) -> Cause | None:
 def _gap(run: RunData) -> Cause | None:
     m = run.metrics
     val, train = m["val_loss"], m["train_loss"]
-    b, last = argmin_finite(val), first_finite(val[::-1])
+    b, last = run.best_index(), first_finite(val[::-1])
     if b is None or last is None:
         return None
     j = len(val) - 1 - last[0]
@@ -290,7 +290,7 @@ def _one_class(run: RunData) -> Cause | None:
 
 def _flat(run: RunData) -> Cause | None:
     val = run.metrics["val_loss"]
-    first, b = first_finite(val), argmin_finite(val)
+    first, b = first_finite(val), run.best_index()
     if first is None or b is None or np.isfinite(val).sum() < FLAT_MIN_EPOCHS or nan_onset(run) is not None:
         return None
     change = rel_change(val[b], first[1])
@@ -305,7 +305,7 @@ def _flat(run: RunData) -> Cause | None:
 
 def _stale(run: RunData) -> Cause | None:
     val = run.metrics["val_loss"]
-    b = argmin_finite(val)
+    b = run.best_index()
     if b is None:
         return None
     since = int(run.metrics.epochs[-1] - run.metrics.epochs[b])

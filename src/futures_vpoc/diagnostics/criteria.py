@@ -27,7 +27,7 @@ import numpy as np
 from futures_vpoc.diagnostics.phases import epoch_states, stable_streak
 from futures_vpoc.diagnostics.quality import Skill
 from futures_vpoc.diagnostics.rundata import RunData
-from futures_vpoc.diagnostics.series import argmin_finite, finite_max, first_finite, fmt, fmt_pct, rel_change
+from futures_vpoc.diagnostics.series import finite_max, first_finite, fmt, fmt_pct, rel_change
 
 ACCURACY_TARGET = 0.55
 NAN_RATE_LIMIT = 0.10
@@ -89,7 +89,7 @@ def _nan_rate(run: RunData) -> Criterion:
 def val_improvement(run: RunData) -> tuple[float | None, str]:
     """Relative validation-loss improvement from the first epoch to the best, and its description."""
     val = run.metrics["val_loss"]
-    first, b = first_finite(val), argmin_finite(val)
+    first, b = first_finite(val), run.best_index()
     if first is None or b is None:
         return None, "no finite validation loss"
     change = rel_change(float(val[b]), first[1])

@@ -24,6 +24,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from futures_vpoc.diagnostics.series import argmin_finite
 from futures_vpoc.evaluation.predictions import PROB_COLUMNS
 from futures_vpoc.errors import DataError
 
@@ -168,6 +169,17 @@ class RunData:
     summary: Mapping[str, Any]
     predictions: Predictions | None
     notes: tuple[str, ...]
+
+    def best_index(self) -> int | None:
+        """Index into the epoch arrays of the best epoch: the trainer's ``summary.json`` ``best_epoch``
+        (chosen with its ``min_delta``, and the weights the run kept) when it names a recorded epoch,
+        else the lowest finite validation loss. Every part of the analysis uses this one epoch."""
+        best = self.summary.get("best_epoch")
+        if isinstance(best, (int, float)) and not isinstance(best, bool):
+            hits = np.flatnonzero(self.metrics.epochs == int(best))
+            if hits.size and np.isfinite(self.metrics["val_loss"][hits[0]]):
+                return int(hits[0])
+        return argmin_finite(self.metrics["val_loss"])
 
     def setting(self, key: str, default: Any = None) -> Any:
         """A ``config.json`` value, ``default`` when absent."""

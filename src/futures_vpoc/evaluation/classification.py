@@ -44,7 +44,7 @@ import pandas as pd
 from scipy.stats import t as student_t
 
 from futures_vpoc.errors import UsageError
-from futures_vpoc.evaluation.blocks import MAX_BLOCKS, BlockPlan, session_blocks
+from futures_vpoc.evaluation.blocks import MAX_BLOCKS, session_blocks
 from futures_vpoc.evaluation.pairs import concordance_matrix
 from futures_vpoc.evaluation.sums import N_BINS, block_sums
 

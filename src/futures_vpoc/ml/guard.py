@@ -21,7 +21,8 @@ When non-finite steps persist
     trigger a **rollback**: the model, optimizer, loss state and grad scaler return to the last good
     snapshot (:class:`Snapshot`: taken at the start and after every healthy epoch), and the learning
     rate is multiplied by ``backoff`` (0.5) from then on (events ``rollback`` and ``lr_backoff``).
-    Training then continues where it was (the schedule's step keeps counting).
+    Training then continues where it was (the schedule's step keeps counting). A rollback within an
+    epoch restarts that epoch's share count, so one burst of non-finite steps is one rollback.
 
 Giving up
     After ``max_rollbacks`` (default 3) rollbacks, the next trigger stops the run with
@@ -104,7 +105,13 @@ class NanGuard:
         self.epoch_bad += 1
         self.consecutive += 1
         if self.consecutive >= self.policy.nan_patience:
-            return self._escalate(f"{self.consecutive} consecutive non-finite steps")
+            decision = self._escalate(f"{self.consecutive} consecutive non-finite steps")
+            if decision == ROLLBACK:
+                # The rollback undoes this burst: the epoch's share rule judges only the steps taken
+                # after it, so one burst is one rollback, never a second one at the epoch's end.
+                self.epoch_bad = 0
+                self.epoch_total = 0
+            return decision
         return SKIP
 
     def end_epoch(self, weights_finite: bool = True, losses: dict | None = None) -> str:
