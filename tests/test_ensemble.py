@@ -66,7 +66,15 @@ def test_ensemble_reports_members_and_ensemble(planted_file, tmp_path):
     for key in ("accuracy", "accuracy_ci95", "majority_baseline", "p_value", "auc", "log_loss"):
         assert test[key] is not None
     pred = pd.read_parquet(out / "predictions_test.parquet")
-    assert len(pred) == doc["n_test"] and pred["prob"].between(0, 1).all()
+    scored = pred["label"].notna()
+    assert int(scored.sum()) == doc["n_test"] and pred["prob"].between(0, 1).all()
+    assert (~scored).any() and pred["timestamp"].is_monotonic_increasing  # flat horizons: predicted, unscored
+    # Issue 14: an ensemble folder is backtestable (it has no config.json; the file's metadata holds the horizon)
+    bt = tmp_path / "bt"
+    assert run_cli(["backtest", "--data", str(planted_file), "--model", str(out), "--output_dir", str(bt),
+                    "--n_random", "2"]) == 0
+    stats = json.loads((bt / "stats.json").read_text())
+    assert stats["model"]["trades"] > 0
     md = (out / "ensemble.md").read_text()
     assert all(g in md for g in doc["groups"]) and "**ensemble**" in md
 

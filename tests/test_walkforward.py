@@ -133,3 +133,29 @@ def test_walk_forward_synthetic_year_end_to_end(tmp_path, capsys):
     with pytest.raises(UsageError, match="already holds"):
         cmd_walkforward(_parse(["--data", str(path), "--walk-forward", "--output_dir", str(out)]))
     assert np.isfinite([s["net_pnl_usd"] for s in stats.values()]).all()
+
+
+
+@pytest.mark.slow
+def test_a_rolling_fold_computes_fitted_features_as_its_model_was_trained():
+    """Issue 14: the slice's features came from fits on all the history, the training rows' from the
+    rolling window alone; now a bar of both gets one value, and the old way is shown to differ."""
+    from types import SimpleNamespace
+
+    from futures_vpoc.cli.walkforward import WFFold, slice_features
+    from futures_vpoc.data.synthetic import SynthConfig, synthesize
+    from futures_vpoc.features import build_features
+
+    bars, _ = synthesize(SynthConfig(start="2023-01-02", end="2023-05-31", seed=5))
+    start, end = int(np.searchsorted(bars.index, pd.Timestamp("2023-02-01", tz="UTC"))), len(bars)
+    val_start = bars.index[start + (end - start) * 7 // 10]
+    # A fold whose "test" rows are the last 300 training bars: they must get the training values.
+    fold = WFFold(0, start, end, end - 300, end, bars.index[end - 300], bars.index[-1])
+    cfg = SimpleNamespace(features=None, chunk_size=None)
+    trained = build_features(bars.iloc[start:end], train_end=val_start).frame
+    names = list(trained.columns)
+    X, stamps = slice_features(bars, fold, cfg, val_start, names)
+    np.testing.assert_array_equal(X, trained.loc[stamps, names].to_numpy(np.float64))
+    old = build_features(bars.iloc[:end], train_end=val_start).frame.loc[stamps, names].to_numpy(np.float64)
+    differs = [n for j, n in enumerate(names) if not np.array_equal(old[:, j], X[:, j], equal_nan=True)]
+    assert differs, "no fitted feature depends on where the history starts; the test would prove nothing"

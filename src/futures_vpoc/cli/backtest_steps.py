@@ -45,16 +45,36 @@ def align_predictions(bars: pd.DataFrame, predictions: pd.DataFrame, source: str
 
 
 def read_run(run_dir: Path) -> tuple[pd.DataFrame, dict]:
-    """A run directory's test predictions and its config.json."""
+    """A run directory's test predictions and its settings.
+
+    The settings are ``config.json`` (a ``train`` run or a scale-up rung); an ensemble folder has
+    none, and then the training facts in the predictions file's metadata stand in (the label
+    horizon, which is all the backtest needs).
+    """
     preds_path, cfg_path = run_dir / "predictions_test.parquet", run_dir / "config.json"
-    for path in (preds_path, cfg_path):
-        if not path.exists():
-            raise DataError("file not found", file=str(path), hint="--model takes a directory written by `futures-vpoc train`")
-    try:
-        cfg = json.loads(cfg_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataError(f"not JSON ({exc.msg})", file=str(cfg_path), line=exc.lineno) from None
+    hint = "--model takes a directory written by `futures-vpoc train` or `futures-vpoc ensemble`"
+    if not preds_path.exists():
+        raise DataError("file not found", file=str(preds_path), hint=hint)
+    if cfg_path.exists():
+        try:
+            cfg = json.loads(cfg_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise DataError(f"not JSON ({exc.msg})", file=str(cfg_path), line=exc.lineno) from None
+    else:
+        cfg = _facts(preds_path)
+        if "horizon" not in cfg:
+            raise DataError("file not found", file=str(cfg_path), hint=hint)
     return pd.read_parquet(preds_path), cfg
+
+
+def _facts(preds_path: Path) -> dict:
+    """The training facts a predictions file carries in its Parquet metadata ({} without them)."""
+    import pyarrow.parquet as pq
+
+    from futures_vpoc.evaluation.predictions import METADATA_KEY
+
+    raw = (pq.read_schema(preds_path).metadata or {}).get(METADATA_KEY)
+    return json.loads(raw) if raw else {}
 
 
 def backtest_config(args) -> BacktestConfig:

@@ -155,10 +155,32 @@ def _train_config(args, out: Path):
                         tensorboard=None, **changes)
 
 
+def slice_features(bars: pd.DataFrame, fold: WFFold, cfg, val_start: pd.Timestamp,
+                   names: list[str]) -> tuple[np.ndarray, pd.DatetimeIndex]:
+    """Raw features of the fold's test rows, computed exactly as its model's training rows were.
+
+    The fold trained on ``bars[train_start:train_end]`` with the fitted features (GARCH, regime)
+    fit on that window's bars before ``val_start``; the slice's features are computed on
+    ``bars[train_start:test_end]`` with the same ``train_end``, so the fits see the same bars and a
+    bar in both gets the same value (a rolling window used to refit on all the history before it).
+    Causal: nothing after the slice's last bar.
+
+    Returns
+    -------
+    (numpy.ndarray of float64, shape (test_end - test_start, len(names)), pandas.DatetimeIndex)
+    """
+    from futures_vpoc.features import build_features
+
+    upto = bars.iloc[fold.train_start: fold.test_end]
+    table = build_features(upto, groups=list(cfg.features) if cfg.features else None, chunk_size=cfg.chunk_size,
+                           train_end=val_start)
+    lo, hi = fold.test_start - fold.train_start, fold.test_end - fold.train_start
+    return table.frame[names].to_numpy(dtype=np.float64)[lo:hi], pd.DatetimeIndex(upto.index[lo:hi])
+
+
 def _predict_slice(bars: pd.DataFrame, fold: WFFold, run_dir: Path, cfg, purge: int) -> tuple[np.ndarray, dict]:
     """P(up) for the test rows of ``fold`` (NaN where a feature is still NaN) and facts for the record."""
     from futures_vpoc.dataset import transform_from_dict
-    from futures_vpoc.features import build_features
     from futures_vpoc.labels import is_binary
     from futures_vpoc.ml.checkpoint import load_model
     from futures_vpoc.ml.model import predict_logits, probabilities
@@ -170,12 +192,7 @@ def _predict_slice(bars: pd.DataFrame, fold: WFFold, run_dir: Path, cfg, purge: 
     state = payload["dataset"]
     seen_until = pd.Timestamp(state["boundaries"]["end"])
     val_start = pd.Timestamp(state["boundaries"]["val_start"])
-    upto = bars.iloc[: fold.test_end]  # causal: nothing after the slice's last bar
-    table = build_features(upto, groups=list(cfg.features) if cfg.features else None, chunk_size=cfg.chunk_size,
-                           train_end=val_start)
-    names = list(payload["feature_names"])
-    X = table.frame[names].to_numpy(dtype=np.float64)[fold.test_start: fold.test_end]
-    stamps = pd.DatetimeIndex(upto.index[fold.test_start: fold.test_end])
+    X, stamps = slice_features(bars, fold, cfg, val_start, list(payload["feature_names"]))
     # the no-look-ahead contract of a walk-forward fold, checked on what was actually predicted
     first_allowed = bars.index[fold.train_end + purge]
     if fold.test_start < fold.train_end + purge or not (stamps >= first_allowed).all():

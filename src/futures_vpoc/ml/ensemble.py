@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 import numpy as np
+import pandas as pd
 
 from futures_vpoc import progress
 from futures_vpoc.errors import DataError, UsageError
@@ -200,6 +201,7 @@ def run_ensemble(config: TrainConfig, datas: Mapping[str, TrainData], out_dir: s
             raise DataError(f"ensemble members have different {name[2:]} rows and no timestamps to align them")
     out = Path(out_dir)
     trained = []
+    unscored: dict = {}  # group -> P(up) on the test rows without a label (flat horizons)
     for g in progress.bar(groups, desc="ensemble members", unit="member", enabled=console):
         data = datas[g]
         run_dir, note = resolve_run_dir(out / g)
@@ -216,6 +218,10 @@ def run_ensemble(config: TrainConfig, datas: Mapping[str, TrainData], out_dir: s
         z_test = np.nan_to_num(predict_logits(trainer.model, data.X_test), nan=0.0, posinf=1e30, neginf=-1e30)
         summary = {**result.summary, "hidden_dims": list(cfg.hidden_dims)}
         trained.append((g, result.run_dir, summary, data, probabilities(z_val), probabilities(z_test)))
+        if data.X_test_unscored is not None and data.t_test_unscored is not None:
+            z_flat = np.nan_to_num(predict_logits(trainer.model, data.X_test_unscored), nan=0.0, posinf=1e30,
+                                   neginf=-1e30)
+            unscored[g] = pd.Series(probabilities(z_flat), index=data.t_test_unscored)
     notes = []
     aligned = {}
     for part in ("val", "test"):
@@ -261,10 +267,34 @@ def run_ensemble(config: TrainConfig, datas: Mapping[str, TrainData], out_dir: s
     test = _test_metrics(y["test"], p_test, y_train, dates, horizon)
     facts = training_facts(test, horizon=horizon, target=config.target, threshold=0.5,
                            base_rate=float(np.mean(y_train)) if len(y_train) else 0.5)
+    rows = _with_unscored((y["t_test"], p_test, y["test"], y["fwd"], dates), unscored, [m.group for m in members],
+                          weights, trade_dates_of)
     result = EnsembleResult(out, members, weights, chosen, val, member_val, test, member_test,
-                            "; ".join(notes) or None, int(len(y["val"])), int(len(y["test"])),
-                            (y["t_test"], p_test, y["test"], y["fwd"], dates, facts))
+                            "; ".join(notes) or None, int(len(y["val"])), int(len(y["test"])), (*rows, facts))
     return result
+
+
+def _with_unscored(rows: tuple, unscored: dict, groups: list[str], weights: np.ndarray, dates_of) -> tuple:
+    """The scored test rows plus the flat-horizon rows every member predicted, mixed by the same
+    weights, unlabelled (NaN), forward return 0, in time order; unchanged when there are none.
+
+    A backtest of the ensemble's predictions then trades every test bar, as for a single run
+    (:func:`futures_vpoc.ml.records.write_predictions`)."""
+    stamps, p, label, fwd, dates = rows
+    if stamps is None or dates is None or len(unscored) != len(groups):
+        return rows
+    common = unscored[groups[0]].index
+    for g in groups[1:]:
+        common = common.intersection(unscored[g].index)
+    if len(common) == 0:
+        return rows
+    p_flat = np.column_stack([unscored[g].reindex(common).to_numpy() for g in groups]) @ weights
+    order = np.argsort(np.concatenate([stamps.asi8, common.asi8]), kind="stable")
+    n = len(common)
+    fwd_all = None if fwd is None else np.concatenate([np.asarray(fwd, np.float64), np.zeros(n)])[order]
+    return (stamps.append(common)[order], np.concatenate([p, p_flat])[order],
+            np.concatenate([np.asarray(label, np.float64), np.full(n, np.nan)])[order], fwd_all,
+            np.concatenate([dates, dates_of(common)])[order])
 
 
 def _num(v, fmt: str) -> str:
