@@ -16,7 +16,8 @@ from test_backtest_support import ohlc_bars
 from futures_vpoc.backtest import strategies as S
 from futures_vpoc.backtest.engine import BacktestConfig, bar_arrays, run_engine
 from futures_vpoc.backtest.run import run_backtest
-from futures_vpoc.backtest.spec import RULE_STRATEGIES, SESSION_SCOPED, STRATEGIES, describe, is_session_scoped
+from futures_vpoc.backtest.spec import (LEARNER_STRATEGIES, RULE_STRATEGIES, SESSION_SCOPED, STRATEGIES, describe,
+                                       is_session_scoped)
 from futures_vpoc.data.synthetic import SynthConfig, synthesize
 from futures_vpoc.profile import developing_profile
 from futures_vpoc.report.backtest_html import render_backtest_html
@@ -57,7 +58,7 @@ def test_the_market_has_maintenance_breaks_and_weekends(market):
     assert (steps == 1).sum() >= 20 and (steps == 3).sum() >= 4  # weekday halts and Friday -> Monday
 
 
-@pytest.mark.parametrize("name", SESSION_SCOPED)
+@pytest.mark.parametrize("name", [n for n in SESSION_SCOPED if n not in LEARNER_STRATEGIES])
 def test_session_strategy_trades_never_span_a_break(market, default_run, name):
     bars, _ = market
     res = default_run.strategies[name]
@@ -133,10 +134,11 @@ def test_daily_bars_are_never_flattened():
 
 
 def test_every_strategy_says_whether_it_holds_overnight():
-    assert set(SESSION_SCOPED) == {"model", "vpoc_reversion", "vpoc_breakout"}
-    assert set(SESSION_SCOPED) < set(STRATEGIES)
+    # the learner baselines (logistic, lightgbm) trade by the model's rule: session-scoped like it
+    assert set(SESSION_SCOPED) == {"model", *LEARNER_STRATEGIES, "vpoc_reversion", "vpoc_breakout"}
+    assert set(SESSION_SCOPED) - set(LEARNER_STRATEGIES) < set(STRATEGIES)
     assert set(RULE_STRATEGIES) - set(SESSION_SCOPED) == {"buy_hold", "ma_cross"}
-    for name in STRATEGIES:
+    for name in (*STRATEGIES, *LEARNER_STRATEGIES):
         text = describe(name, flat=is_session_scoped(name))
         assert (FLAT_TEXT in text) == (name in SESSION_SCOPED) and (OVERNIGHT_TEXT in text) != (name in SESSION_SCOPED)
     for name in ("vpoc_reversion", "vpoc_breakout"):

@@ -58,7 +58,9 @@ STRATEGIES = ("model", *RULE_STRATEGIES, "random")
 """Every strategy a backtest knows, the model first."""
 ROLL_MODES = ("roll", "close")
 """At a contract change the engine closes and reopens on the new contract (roll) or only closes."""
-SESSION_SCOPED = ("model", "vpoc_reversion", "vpoc_breakout")
+LEARNER_STRATEGIES = ("logistic", "lightgbm")
+"""The run's learner baselines (``prob_<name>`` in its predictions file), traded by the model's rule."""
+SESSION_SCOPED = ("model", *LEARNER_STRATEGIES, "vpoc_reversion", "vpoc_breakout")
 """Strategies whose trades live inside one session, so the engine flattens them at each session's
 last close by default: the VPOC rules read the prior session's levels for one session, and the
 model's label never crosses a session end. ``buy_hold`` and ``ma_cross`` hold overnight; ``random``
@@ -66,6 +68,10 @@ follows the strategy it copies. On daily bars (each bar a whole session) nothing
 
 DESCRIPTIONS = {
     "model": "the trained model's predicted direction outside a dead band of +-theta, held for the label horizon",
+    "logistic": "the logistic-regression baseline's P(up) (same features, parts and labels as the model), "
+                "traded by the model's rule",
+    "lightgbm": "the LightGBM baseline's P(up) (same features, parts and labels as the model), traded by the "
+                "model's rule",
     "vpoc_reversion": "fade a close outside the prior session's value area back toward the prior VPOC",
     "vpoc_breakout": "follow acceptance outside the prior session's value area, exit back inside it",
     "buy_hold": "long one contract throughout, rolled at each contract change",

@@ -86,6 +86,24 @@ def add_backtest_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+def _with_learners(signals: dict, bars, preds, run_dir: Path, theta: float, horizon: int) -> dict:
+    """``signals`` with ``logistic`` and ``lightgbm`` after ``model`` when the run wrote their probabilities."""
+    from futures_vpoc.backtest import strategies as S
+    from futures_vpoc.backtest.spec import LEARNER_STRATEGIES
+    from futures_vpoc.cli.backtest_steps import align_predictions
+
+    out = {}
+    for name, sig in signals.items():
+        out[name] = sig
+        if name != "model":
+            continue
+        for learner in LEARNER_STRATEGIES:
+            if f"prob_{learner}" in preds.columns:
+                p = align_predictions(bars, preds, str(run_dir / "predictions_test.parquet"), f"prob_{learner}")
+                out[learner] = S.model_signal(p, theta, horizon)
+    return out
+
+
 def cmd_backtest(args) -> int:
     """Run ``futures-vpoc backtest``; prints one line per strategy and the files written."""
     if args.walk_forward:  # futures_vpoc.cli.main runs --walk-forward in cli.walkforward instead
@@ -110,6 +128,8 @@ def cmd_backtest(args) -> int:
     else:
         names = tuple(dict.fromkeys(args.strategy))
     signals = build_signals(bars, names, probability, args.theta, horizon)
+    if args.model:  # the run's learner baselines, traded by the same rule right after the model
+        signals = _with_learners(signals, bars, preds, Path(args.model), args.theta, horizon)
     if probability is not None:  # same period for every strategy: the predictions' span
         have = np.flatnonzero(np.isfinite(probability))
         period = slice(int(have[0]), int(have[-1]) + 1)

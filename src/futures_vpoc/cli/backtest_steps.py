@@ -19,8 +19,12 @@ from futures_vpoc.data.barframe import atomic_write
 from futures_vpoc.errors import DataError
 
 
-def align_predictions(bars: pd.DataFrame, predictions: pd.DataFrame, source: str = "predictions") -> np.ndarray:
+def align_predictions(bars: pd.DataFrame, predictions: pd.DataFrame, source: str = "predictions",
+                      column: str | None = None) -> np.ndarray:
     """Probability per bar by timestamp; NaN (flat) where a bar has no prediction.
+
+    ``column`` names another probability column (a learner baseline's ``prob_<name>``); default
+    the model's ``prob`` (``probability`` in older runs).
 
     Raises
     ------
@@ -29,7 +33,7 @@ def align_predictions(bars: pd.DataFrame, predictions: pd.DataFrame, source: str
     """
     from futures_vpoc.evaluation.predictions import read_probability
 
-    values = read_probability(predictions)
+    values = read_probability(predictions) if column is None else predictions[column].to_numpy(np.float64)
     for col, missing in (("timestamp", "timestamp" not in predictions.columns), ("prob", values is None)):
         if missing:
             raise DataError(f"no '{col}' column", file=source, hint="predictions_test.parquet needs timestamp, prob")

@@ -114,6 +114,9 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     add("--max_nan_share", type=float, help_text="share of an epoch's steps non-finite that triggers a rollback")
     add("--max_rollbacks", type=int, help_text="rollbacks allowed before the run stops as diverged")
     add("--threads", type=int, help_text="torch CPU threads", shown="default PyTorch's choice")
+    add("--baselines", action=argparse.BooleanOptionalAction,
+        help_text="also fit a logistic regression and LightGBM on the same features, parts and labels, and "
+                  "score and write them beside the network")
     return p
 
 

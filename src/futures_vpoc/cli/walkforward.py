@@ -237,7 +237,7 @@ def cmd_walkforward(args) -> int:
         window = bars.iloc[fold.train_start: fold.train_end]
         ds = build_dataset(window, groups=list(cfg.features) if cfg.features else None, target=cfg.target,
                            horizon=cfg.horizon, data_fraction=cfg.data_fraction, chunk_size=cfg.chunk_size)
-        result = Trainer(cfg.replace(output_dir=str(run_dir)), TrainData.from_dataset(ds), run_dir, console=False,
+        result = Trainer(cfg.replace(output_dir=str(run_dir), baselines=False), TrainData.from_dataset(ds), run_dir, console=False,
                          meta={"walk_forward_fold": fold.index}).fit()
         prob, info = _predict_slice(bars, fold, run_dir, cfg, purge)
         probability[fold.test_start: fold.test_end] = prob

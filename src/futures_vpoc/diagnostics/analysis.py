@@ -23,7 +23,8 @@ from futures_vpoc.diagnostics.criteria import (ACCURACY_TARGET, Criterion, Decis
                                                decision_position)
 from futures_vpoc.diagnostics.phases import (COLLAPSE, OVERFITTING, STABLE, Phase, epoch_states, find_phases,
                                              stable_streak)
-from futures_vpoc.diagnostics.quality import QualityRow, Skill, quality_table, read_skill, statistics_note
+from futures_vpoc.diagnostics.quality import (QualityRow, Skill, learner_table, quality_table, read_skill,
+                                              statistics_note)
 from futures_vpoc.diagnostics.recommend import Recommendation, RunFacts, recommend
 from futures_vpoc.diagnostics.rundata import RunData, read_run
 from futures_vpoc.diagnostics.series import finite_max, fmt, fmt_pct, fmt_sci
@@ -111,6 +112,10 @@ class Analysis:
     notes: tuple[str, ...]
     quality_note: str = ""
     """How the quality table's intervals and p-values were computed (:func:`.quality.statistics_note`)."""
+    learners: tuple[tuple[str, ...], ...] = ()
+    """The network beside the learner baselines (:func:`.quality.learner_table`); () without them."""
+    best_learner: str = ""
+    """The sentence naming the best of the three learners on validation log-loss ("" without baselines)."""
 
     @property
     def verdict(self) -> str:
@@ -337,10 +342,13 @@ def analyze_run(run_dir: str | Path) -> Analysis:
     command, flags, recorded = train_command(run.config)
     recs, withheld = recommend(run, flags, facts)
     clip = clip_value(run)
+    learners, best_learner = learner_table(run)
+    reason = _reason(stable, why, skill) + (f" {best_learner}" if best_learner else "")
     return Analysis(
-        run_dir=run.path, ready=ready, reason=_reason(stable, why, skill), phases=phases, causes=causes,
+        run_dir=run.path, ready=ready, reason=reason, phases=phases, causes=causes,
         quality=quality_table(run), criteria=criteria,
         decision=decision_position(stable, ready, overfitting, skill), recommendations=recs, withheld=withheld,
         command=command, command_recorded=recorded, environment=_environment(run),
         model_config=_model_config(run, clip), run_facts=_run_facts(run), epoch_table=_epoch_table(run, states),
-        curves=_curves(run, phases, clip, skill), notes=run.notes, quality_note=statistics_note(run))
+        curves=_curves(run, phases, clip, skill), notes=run.notes, quality_note=statistics_note(run),
+        learners=learners, best_learner=best_learner)

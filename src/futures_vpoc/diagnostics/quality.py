@@ -205,6 +205,36 @@ def statistics_note(run: RunData) -> str:
             "whole sessions.")
 
 
+LEARNER_HEADER = ("Learner", "Test accuracy (95% CI)", "p vs majority", "AUC (95% CI)", "Test log-loss",
+                  "Validation log-loss")
+
+
+def _pair(ci, show=lambda v: fmt(v, 3)) -> str:
+    return f"{show(ci[0])} - {show(ci[1])}" if isinstance(ci, (list, tuple)) and len(ci) == 2 else "n/a"
+
+
+def learner_table(run: RunData) -> tuple[tuple[tuple[str, ...], ...], str]:
+    """The network beside the learner baselines (``summary.json`` ``baselines``), and a sentence
+    naming the best of them on validation log-loss; ((), "") for runs without baselines."""
+    doc = run.summary.get("baselines")
+    if not isinstance(doc, dict) or not doc.get("learners"):
+        return (), ""
+    s = run.summary
+    rows = [("network", f"{fmt_pct(s.get('test_accuracy'))} ({_pair(s.get('test_accuracy_ci95'), fmt_pct)})",
+             fmt_sci(s.get("test_p_value")), f"{fmt(s.get('test_auc'), 3)} ({_pair(s.get('test_auc_ci95'))})",
+             fmt(s.get("test_log_loss")), fmt(s.get("best_val_loss")))]
+    for name, v in doc["learners"].items():
+        rows.append((f"{name} ({v.get('detail', '')})",
+                     f"{fmt_pct(v.get('test_accuracy'))} ({_pair(v.get('test_accuracy_ci95'), fmt_pct)})",
+                     fmt_sci(v.get("test_p_value")), f"{fmt(v.get('test_auc'), 3)} ({_pair(v.get('test_auc_ci95'))})",
+                     fmt(v.get("test_log_loss")), fmt(v.get("val_log_loss"))))
+    best = doc.get("best_learner")
+    sentence = (f"Best of the three learners on {doc.get('best_by', 'validation log-loss')}: {best}"
+                + (" -- a plain learner does at least as well as the network on unseen data, so prefer it or "
+                   "improve the network's inputs" if best not in (None, "network") else "") + ".")
+    return tuple(rows), sentence
+
+
 def quality_table(run: RunData) -> tuple[QualityRow, ...]:
     """Test metrics against their baselines, from ``test_statistics`` when the run has it (see module doc)."""
     stats = run.summary.get("test_statistics")

@@ -105,6 +105,9 @@ class TrainConfig:
         Rollbacks allowed; needing one more stops the run with ``stop_reason`` ``diverged``.
     threads : int or None
         ``torch.set_num_threads`` (None: PyTorch's default).
+    baselines : bool
+        Also fit the learner baselines (logistic regression, LightGBM) on the same parts and score
+        them on test beside the network (:mod:`futures_vpoc.ml.baselines`).
     """
 
     data: str | None = None
@@ -139,6 +142,7 @@ class TrainConfig:
     max_nan_share: float = 0.2
     max_rollbacks: int = 3
     threads: int | None = None
+    baselines: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden_dims", tuple(int(h) for h in self.hidden_dims))

@@ -209,7 +209,7 @@ def run_ensemble(config: TrainConfig, datas: Mapping[str, TrainData], out_dir: s
             progress.say(note)
         if console:
             progress.say(f"ensemble: member {g} ({data.n_features} features)")
-        cfg = config.replace(features=(g,), output_dir=str(run_dir))
+        cfg = config.replace(features=(g,), output_dir=str(run_dir), baselines=False)  # one group each: no baselines
         trainer = Trainer(cfg, data, run_dir, meta={**(meta or {}), "ensemble": {"group": g}}, console=console)
         result = trainer.fit()
         if after_run is not None and result.run_dir is not None:

@@ -182,13 +182,14 @@ def build_summary(history: list[dict], test: dict, data: TrainData, resolved: di
     }
 
 
-def write_predictions(run_dir: Path | None, data: TrainData, test: dict) -> None:
+def write_predictions(run_dir: Path | None, data: TrainData, test: dict, learners: dict | None = None) -> None:
     """``predictions_test.parquet`` (:mod:`.predfile`): timestamp, trade_date, prob, decision, label (0/1 up),
     logit (or, rank target, ``prediction`` and the ``rank`` label), [fwd_return]; the training facts
     in its metadata, so ``futures-vpoc evaluate`` reproduces the summary's test statistics. The test
     part's flat horizons (``direction``) are rows too, with their prediction, no label (NaN, so they
     are never scored) and a forward return of 0: a backtest of this file trades every test bar and
-    cannot learn from a missing prediction that the price will not move."""
+    cannot learn from a missing prediction that the price will not move. ``learners``
+    (:func:`futures_vpoc.ml.baselines.fit_baselines`) add ``prob_<name>`` columns, the baselines' P(up)."""
     if run_dir is None:
         return
     from futures_vpoc.ml.predfile import FILE, training_facts, write_predictions_file
@@ -201,6 +202,8 @@ def write_predictions(run_dir: Path | None, data: TrainData, test: dict) -> None
         extra["rank"] = d.y_test.astype(np.float64)
     if d.fwd_test is not None:
         extra["fwd_return"] = d.fwd_test
+    for name, b in (learners or {}).items():
+        extra[f"prob_{name}"] = b.prob_test
     train_up = d.up_train if d.up_train is not None else d.y_train
     facts = training_facts(test, horizon=d.horizon, target=d.target,
                            threshold=0.5 if binary else d.decision_threshold,
@@ -214,7 +217,8 @@ def write_predictions(run_dir: Path | None, data: TrainData, test: dict) -> None
         prob = np.concatenate([prob, flat["prob"]])[order]
         dates = np.concatenate([dates, flat["trade_date"]])[order]
         label = np.concatenate([np.asarray(up, np.float64), np.full(len(flat["prob"]), np.nan)])[order]
-        fill = {"logit": flat["logits"], "prediction": flat["logits"], "fwd_return": np.zeros(len(flat["prob"]))}
+        fill = {"logit": flat["logits"], "prediction": flat["logits"], "fwd_return": np.zeros(len(flat["prob"])),
+                **{f"prob_{n}": b.prob_unscored for n, b in (learners or {}).items() if b.prob_unscored is not None}}
         extra = {k: np.concatenate([np.asarray(v, np.float64),
                                     fill.get(k, np.full(len(flat["prob"]), np.nan))])[order]
                  for k, v in extra.items()}

@@ -193,7 +193,8 @@ def run_scaleup(config: TrainConfig, data: TrainData, out_dir: str | Path,
             progress.say(note)
         if console:
             progress.say(f"scale-up: rung {i + 1}/{len(ladder)}: {arch}")
-        cfg = config.replace(hidden_dims=dims, output_dir=str(run_dir), **dict((overrides or {}).get(i, {})))
+        cfg = config.replace(hidden_dims=dims, output_dir=str(run_dir), baselines=False,  # the train run has them
+                             **dict((overrides or {}).get(i, {})))
         trainer = Trainer(cfg, data, run_dir, meta={**(meta or {}), "scaleup": {"rung": i, "arch": arch}},
                           batch_hook=(batch_hooks or {}).get(i), console=console)
         result = trainer.fit()

@@ -356,6 +356,19 @@ class Trainer:
         self.bad_epochs += 1
         return False
 
+    def _learner_baselines(self) -> dict:
+        """The logistic and LightGBM baselines on the same parts (:mod:`.baselines`); {} when off
+        (``--no-baselines``, a non-binary target, or a library missing, which is logged)."""
+        if not self.config.baselines or not is_binary(self.data.target):
+            return {}
+        from futures_vpoc.ml.baselines import fit_baselines
+
+        try:
+            return fit_baselines(self.data, self.config.seed)
+        except ImportError as exc:
+            self.logger.warning(f"learner baselines skipped: {exc}")
+            return {}
+
     def _finish(self, stop_reason: str, message: str) -> TrainResult:
         last_state = clone_state(self.model.state_dict())
         if self.best_state is not None:
@@ -365,11 +378,17 @@ class Trainer:
         summary = {}
         if self.main:
             test = evaluate_test_part(self.model, self.data)
-            records.write_predictions(self.run_dir, self.data, test)
+            learners = self._learner_baselines()
+            records.write_predictions(self.run_dir, self.data, test, learners)
             summary = records.build_summary(
                 self.history, test, self.data, self.resolved, epochs_completed=self.epoch, stop_reason=stop_reason,
                 message=message, best_epoch=self.best_epoch, best_val=self.best_val, rollbacks=self.guard.rollbacks,
                 train_samples=self.train_samples, train_seconds=self.train_seconds, run_dir=self.run_dir)
+            if learners:
+                from futures_vpoc.ml.baselines import baseline_summaries
+
+                summary["baselines"] = baseline_summaries(self.data, learners, test, summary["best_val_loss"],
+                                                          self.config.seed)
             self._save("last.pt", last_state, finished=True, stop_reason=stop_reason)
             if self.run_dir is not None:
                 write_json(self.run_dir / "summary.json", summary)

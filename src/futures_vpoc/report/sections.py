@@ -13,6 +13,7 @@ from typing import Sequence
 
 from futures_vpoc.diagnostics.analysis import EPOCH_COLUMNS, Analysis
 from futures_vpoc.diagnostics.cmdline import FlagList
+from futures_vpoc.diagnostics.quality import LEARNER_HEADER
 from futures_vpoc.report.blocks import Block, Bullets, Code, Figures, Heading, Para, Rule, Table, Verdict, badge
 
 FIGURES = (("loss", "Train and validation loss"),
@@ -91,7 +92,17 @@ def _quality(a: Analysis) -> list[Block]:
     return [Heading(2, f"Model Quality Assessment: {mark}"),
             Table(("Test metric", "Value", "95% interval", "Baseline", "p-value", "Verdict"), rows),
             Para(((a.quality_note + " ") if a.quality_note else "") + "The test part is untouched by training and "
-                 "model selection; the best checkpoint was chosen on validation loss.")]
+                 "model selection; the best checkpoint was chosen on validation loss.")] + _learners(a)
+
+
+def _learners(a: Analysis) -> list[Block]:
+    """The network beside the logistic and LightGBM baselines (same features, parts and labels)."""
+    if not a.learners:
+        return []
+    return [Heading(3, "Learner baselines"),
+            Para("A logistic regression and gradient-boosted trees (LightGBM) trained on the network's own "
+                 "features, parts and labels, scored by the same statistics. " + a.best_learner),
+            Table(LEARNER_HEADER, a.learners)]
 
 
 def _recommendations(a: Analysis) -> list[Block]:
