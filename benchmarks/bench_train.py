@@ -63,7 +63,7 @@ def _data(rows: int) -> TrainData:
 
 def trainer_rate(data: TrainData, batch: int, amp: bool) -> float:
     """Samples/s of the trainer's second epoch (the first is warm-up)."""
-    config = TrainConfig(epochs=2, batch_size=batch, use_mixed_precision=amp, **SEED_FLAGS)
+    config = TrainConfig(epochs=2, batch_size=batch, use_mixed_precision=amp, baselines=False, **SEED_FLAGS)
     trainer = Trainer(config, data, None, console=False)
     trainer.fit()
     epochs = [r for r in trainer.history if "event" not in r]
