@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from futures_vpoc.ml.loss import AdaptiveHuberLoss, LogLoss, MSELoss, make_loss, yardstick
+from futures_vpoc.ml.loss import AdaptiveHuberLoss, AdaptiveLogLoss, LogLoss, MSELoss, make_loss, yardstick
 
 
 def test_log_loss_applies_exactly_one_sigmoid():
@@ -105,8 +105,10 @@ def test_delta_waits_for_the_trainers_sync_and_scores_the_next_batch():
     assert loss.delta == pytest.approx(0.5 * 4.0 + 0.5 * 0.2) and loss.pending is None
 
 
-def test_a_nan_batch_does_not_poison_delta():
-    loss = AdaptiveHuberLoss("sigmoid", momentum=0.5)
+@pytest.mark.parametrize("make", [lambda: AdaptiveHuberLoss("sigmoid", momentum=0.5),
+                                  lambda: AdaptiveLogLoss(momentum=0.5)], ids=["huber", "adaptive_log_loss"])
+def test_a_nan_batch_does_not_poison_delta(make):
+    loss = make()
     loss(torch.randn(64), (torch.rand(64) < 0.5).float())
     loss.commit(float(loss.pending))
     before = loss.delta

@@ -91,9 +91,10 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
         help_text="rows per feature-kernel call: bounds memory only, identical results; 0 = whole segments",
         shown="default whole contract segments")
     add("--adaptive_loss", action=argparse.BooleanOptionalAction,
-        help_text="robust Huber loss on the probability residual (computed from logits) whose delta "
-                  "follows a running 90%% quantile of |residual|; --no-adaptive_loss = log-loss")
-    add("--huber_quantile", type=float, help_text="quantile of |residual| the adaptive delta follows")
+        help_text="robust log-loss: each row's pull on its logit is capped at delta/|logit|, delta following "
+                  "a running 90%% quantile of |logit| (label-blind, so still a proper score for P(up)); "
+                  "rank target: adaptive Huber; --no-adaptive_loss = plain log-loss")
+    add("--huber_quantile", type=float, help_text="quantile of |logit| (rank: |residual|) the adaptive delta follows")
     add("--huber_momentum", type=float, help_text="per-step momentum of the adaptive delta")
     add("--verbose", action=argparse.BooleanOptionalAction, help_text="more detail in the console and the log")
     add("--seed", type=int, help_text="random seed (weights, shuffles, dropout)")

@@ -16,8 +16,12 @@ settings), or nothing. Rules and thresholds (module constants):
   before it at the inputs or the numerics.
 * ``nonfinite_inputs`` (critical): an event whose name mentions ``input``, or a ``nan_skip`` event
   whose detail does.
-* ``fp16_overflow`` (warning; critical with NaN batches): an event whose name mentions ``scaler``
-  or ``overflow`` (the fp16 GradScaler backing off), or fp16 precision with NaN batches.
+* ``fp16_overflow`` (warning; critical with NaN batches): the fp16 GradScaler skipped at least
+  ``FP16_SKIP_SHARE`` (1%) of an epoch's steps (the epochs' ``scaler_skips``: scaled gradients
+  overflowed, the scaler halved its scale and dropped the step; the trainer counts these apart from
+  NaN batches and records no event for them), or an event whose name mentions ``scaler`` or
+  ``overflow``, or fp16 precision (``resolved.amp_dtype`` ``float16``) with NaN batches (once the
+  scale is down to 1 an overflow counts as a NaN batch).
 * ``train_val_gap`` (warning): since the best epoch the validation loss rose by more than
   ``GAP_VAL_RISE`` (5%) while the train loss fell by more than ``GAP_TRAIN_DROP`` (5%); cites the
   parameters per training sample.
@@ -53,6 +57,7 @@ GAP_VAL_RISE = 0.05
 GAP_TRAIN_DROP = 0.05
 ONE_CLASS_SHARE = 0.99
 FLAT_PROBABILITY_SD = 0.005
+FP16_SKIP_SHARE = 0.01
 FLAT_IMPROVEMENT = 0.01
 FLAT_MIN_EPOCHS = 5
 STALE_EPOCHS = 5
@@ -215,13 +220,32 @@ def _inputs(run: RunData) -> Cause | None:
                  "before tuning the model.", tuple(evidence))
 
 
+def _scaler_skips(run: RunData) -> tuple[np.ndarray, np.ndarray]:
+    """Per epoch: the GradScaler's overflow skips and their share of the epoch's steps (0 where absent)."""
+    m = run.metrics
+    if not m.has("scaler_skips"):
+        return np.zeros(len(m)), np.zeros(len(m))
+    skips = np.nan_to_num(m["scaler_skips"], nan=0.0, posinf=0.0)
+    steps = m["total_batches"] if m.has("total_batches") else np.full(len(m), np.nan)
+    share = np.divide(skips, steps, out=np.zeros(len(m)), where=np.isfinite(steps) & (steps > 0))
+    return skips, share
+
+
 def _fp16(run: RunData) -> Cause | None:
     hits = [e for e in run.events if "scaler" in e.name.lower() or "overflow" in e.name.lower()]
     precision = str(run.setting("precision", "")).lower()
     nan_worst = finite_max(run.metrics["nan_rate"]) or 0.0
-    if not hits and not (precision in ("fp16", "float16") and nan_worst > UNSTABLE_NAN_RATE):
+    skips, share = _scaler_skips(run)
+    skipping = share >= FP16_SKIP_SHARE
+    if not hits and not skipping.any() and not (precision in ("fp16", "float16") and nan_worst > UNSTABLE_NAN_RATE):
         return None
     evidence = [f"precision used: {precision or 'not recorded'}"]
+    if skips.any():
+        epochs = run.metrics.epochs[skips > 0]
+        worst = int(np.argmax(share))
+        evidence.append(f"{int(skips.sum())} step(s) skipped by the GradScaler on overflow in epoch(s) "
+                        f"{', '.join(map(str, epochs[:6]))}{', ...' if epochs.size > 6 else ''}; worst epoch "
+                        f"{run.metrics.epochs[worst]}: {fmt_pct(share[worst])} of its steps")
     if hits:
         epochs = sorted({e.epoch for e in hits if e.epoch is not None})
         span = f" in epochs {epochs[0]}-{epochs[-1]}" if epochs else ""

@@ -74,8 +74,9 @@ class TrainConfig:
     chunk_size : int or None
         Rows per feature-kernel call: bounds memory only; the tensors are identical for every value.
     adaptive_loss : bool
-        Adaptive robust Huber loss (:class:`futures_vpoc.ml.loss.AdaptiveHuberLoss`) instead of
-        the default (log-loss for ``direction`` and ``up_or_not``, MSE for ``rank``).
+        Adaptive robust loss instead of the default: for the binary targets the adaptive log-loss
+        (:class:`futures_vpoc.ml.loss.AdaptiveLogLoss`, a proper scoring rule whose per-row pull is
+        capped at an adaptive logit quantile), for ``rank`` the adaptive Huber loss.
     huber_quantile : float
         Quantile of the absolute residuals the adaptive delta follows.
     huber_momentum : float

@@ -6,10 +6,45 @@ Default losses
     inside it, computed stably for any finite logit). ``rank``: mean squared error of the output
     against the percentile rank (the output is the predicted rank, no link).
 
-Adaptive robust Huber loss (``--adaptive_loss``), precisely
-    Residual ``r``: ``direction`` (labels in {0, 1}): ``r = sigma(z) - y``, with ``sigma`` evaluated
-    once by ``torch.sigmoid`` (finite for every finite logit, never NaN); ``r`` is then a difference
-    of two numbers in [0, 1], bounded and exact to float32 rounding. ``rank``: ``r = z - y``.
+Adaptive robust loss (``--adaptive_loss``) for a 0/1 target: :class:`AdaptiveLogLoss`
+    The probability stays scored by log-loss; the robustness goes into how hard each row may pull.
+    Row ``i`` with logit ``z_i`` gets the Huber weight of its logit's size::
+
+        w_i = min(1, delta / |z_i|)            (detached: a number, not part of the graph)
+
+    and the step follows the gradient of ``mean(w_i * l_i)``, ``l_i`` the row's log-loss, so row
+    ``i`` pulls on its logit with ``w_i * (sigma(z_i) - y_i)``. The value returned (and logged as
+    ``train_loss``) is the batch's plain log-loss, the number the validation yardstick also reports.
+
+    Why the probability stays unbiased: ``w`` depends on the logit (hence on the row's inputs and the
+    weights), never on the label. For a fixed ``delta`` the per-row gradient is that of the score
+    ``S(z, y) = int_0^z w(t) (sigma(t) - y) dt``; under ``y ~ Bernoulli(p)`` the derivative of its
+    expectation is ``w(z) (sigma(z) - p)``, negative below ``logit(p)`` and positive above, so the
+    expected score has its unique minimum at ``z = logit(p)``: ``S`` is a strictly proper scoring rule
+    (the weight-function form of binary proper scores, Schervish 1989; Buja, Stuetzle & Shen 2005;
+    log-loss is ``w = 1``, and ``S`` equals it, less ``log 2``, for ``|z| <= delta``). A label-dependent
+    down-weighting cannot have that property: the seed's Huber loss on the probability residual
+    (below) caps ``|sigma(z) - y|`` at ``delta``, which weighs the rare class's rows less and pulls the
+    probability towards the common class (``tests/test_ml_loss_proper.py`` shows both).
+
+    What it bounds: a row pulls on its logit with at most ``min(1, delta / |z|)`` (so for the wrong
+    label ``S`` grows like ``delta * log |z|`` where log-loss grows like ``|z|``). A row whose logit is extreme because
+    its activations are (an outlier input, a blown-up layer) has, in a ReLU network, a parameter
+    gradient growing like ``|z|``; the weight cancels that growth, so its pull on the weights stays
+    bounded however extreme it is (under plain log-loss it grows without bound).
+
+    ``delta`` adapts: ``q_t`` = the ``quantile`` (default 0.9) of batch ``t``'s ``|z|`` (detached;
+    nearest rank: the ``ceil(quantile * n)``-th smallest of the ``n`` values), blended after the
+    batch as ``delta <- m * delta + (1 - m) * q_t`` (momentum ``m``, default 0.99), exactly as for
+    :class:`AdaptiveHuberLoss` below (first batch, clipping to [``DELTA_MIN``, ``DELTA_MAX``], NaN
+    batches ignored, ``state_dict``, ``pending``/``commit``), whose machinery it inherits: about 10%
+    of a batch's rows, its most confident, get ``w < 1``, and a few outlier rows cannot move
+    ``delta``. The metrics' ``huber_delta`` is this logit threshold.
+
+Adaptive robust Huber loss, :class:`AdaptiveHuberLoss` (``--adaptive_loss`` for ``rank``)
+    Residual ``r``: ``rank``: ``r = z - y``. (``link="sigmoid"``, ``r = sigma(z) - y``, is the seed's
+    loss on the probability; it is not a proper scoring rule and no command trains with it any more.
+    It is kept so the tests can show its bias beside :class:`AdaptiveLogLoss`.)
 
     Per-row loss with threshold ``delta`` (``torch.nn.functional.huber_loss``)::
 
@@ -77,6 +112,9 @@ class MSELoss(nn.Module):
 
 class AdaptiveHuberLoss(nn.Module):
     """Huber loss on the residual whose ``delta`` follows a running quantile of ``|residual|``.
+
+    Trains ``rank`` under ``--adaptive_loss``; binary targets train with :class:`AdaptiveLogLoss`
+    (the ``sigmoid`` link here is the seed's improper loss, kept for comparison).
 
     Parameters
     ----------
@@ -154,10 +192,58 @@ class AdaptiveHuberLoss(nn.Module):
         self.pending = None
 
 
+class AdaptiveLogLoss(AdaptiveHuberLoss):
+    """Log-loss whose rows pull with the Huber weight ``min(1, delta / |z|)`` of their logit.
+
+    ``delta`` follows a running quantile of ``|z|`` (the machinery of :class:`AdaptiveHuberLoss`);
+    the weights never look at the label, so the score stays strictly proper (module docstring).
+
+    Parameters
+    ----------
+    quantile : float
+        Quantile of the batch's absolute logits that ``delta`` follows.
+    momentum : float
+        Weight of the old ``delta`` in the moving average, in [0, 1).
+    """
+
+    name = "adaptive_huber_log_loss"
+
+    def __init__(self, quantile: float = 0.9, momentum: float = 0.99) -> None:
+        super().__init__("sigmoid", quantile, momentum)
+
+    def weights(self, z: torch.Tensor) -> torch.Tensor:
+        """Per-row weights ``min(1, delta / |z|)`` in (0, 1], detached, float32 (NaN for a NaN logit)."""
+        a = z.detach().float().abs()
+        return self.delta / torch.clamp(a, min=self.delta)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor, update: bool = True) -> torch.Tensor:
+        """The batch's mean log-loss, with the gradient of its Huber-weighted mean.
+
+        With ``update`` the batch's quantile of ``|z|`` becomes :attr:`pending`.
+        """
+        if self.pending is not None:
+            self.commit(float(self.pending))
+        z = z.float()
+        if update:
+            a = z.detach().abs().reshape(-1)
+            q = a.kthvalue(max(1, math.ceil(self.quantile * a.numel()))).values
+            if not self.initialized:
+                self.commit(float(q))  # the first batch is weighted with its own quantile
+            self.pending = q
+        rows = F.binary_cross_entropy_with_logits(z, y, reduction="none")
+        weighted = (self.weights(z) * rows).mean()
+        return weighted + (rows.mean() - weighted).detach()
+
+
 def make_loss(target: str, adaptive: bool, quantile: float = 0.9, momentum: float = 0.99) -> nn.Module:
-    """The training loss for ``target`` (a binary target or ``rank``); see the module docstring."""
+    """The training loss for ``target`` (a binary target or ``rank``); see the module docstring.
+
+    ``adaptive``: :class:`AdaptiveLogLoss` for a binary target, :class:`AdaptiveHuberLoss` on the
+    residual for ``rank``.
+    """
     if adaptive:
-        return AdaptiveHuberLoss("sigmoid" if is_binary(target) else "identity", quantile, momentum)
+        return AdaptiveLogLoss(quantile, momentum) if is_binary(target) else AdaptiveHuberLoss(
+            "identity", quantile, momentum)
     return LogLoss() if is_binary(target) else MSELoss()
 
 
@@ -174,4 +260,5 @@ def yardstick(z: torch.Tensor, y: torch.Tensor, target: str) -> torch.Tensor:
     return ((z - y) ** 2).sum()
 
 
-__all__ = ["DELTA_MAX", "DELTA_MIN", "AdaptiveHuberLoss", "LogLoss", "MSELoss", "make_loss", "yardstick"]
+__all__ = ["DELTA_MAX", "DELTA_MIN", "AdaptiveHuberLoss", "AdaptiveLogLoss", "LogLoss", "MSELoss", "make_loss",
+           "yardstick"]

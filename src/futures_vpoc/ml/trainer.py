@@ -37,7 +37,7 @@ from futures_vpoc.ml.epoch import EpochLoop, EpochStats
 from futures_vpoc.ml.evaluation import evaluate_test_part, validate
 from futures_vpoc.ml.guard import DIVERGED, OK, ROLLBACK, GuardPolicy, NanGuard, Snapshot, clone_state, tensors_finite
 from futures_vpoc.ml.inputs import TrainData
-from futures_vpoc.ml.loss import AdaptiveHuberLoss, make_loss
+from futures_vpoc.ml.loss import AdaptiveHuberLoss, AdaptiveLogLoss, make_loss
 from futures_vpoc.ml.model import MLP
 from futures_vpoc.ml.rundir import MetricsLog, Progress, close_logger, make_logger, write_json
 
@@ -168,7 +168,9 @@ class Trainer:
                 return float(-(y * math.log(p) + (1 - y) * math.log(1 - p)).mean())
             return float(np.mean((y - mean) ** 2))
 
-        train = None if isinstance(self.loss, AdaptiveHuberLoss) else constant(d.y_train)
+        # the Huber objective is bounded; the adaptive log-loss logs a plain log-loss and is checked
+        bounded = isinstance(self.loss, AdaptiveHuberLoss) and not isinstance(self.loss, AdaptiveLogLoss)
+        train = None if bounded else constant(d.y_train)
         return {"val": constant(d.y_val), "train": train}
 
     def _tensorboard(self):

@@ -1,9 +1,11 @@
-"""The report's plots as PNG bytes: loss, validation accuracy, NaN rate, gradient norm, learning rate.
+"""The report's plots as PNG bytes: loss, validation accuracy, NaN rate, gradient norm, learning rate,
+and the reliability diagram of the test predictions.
 
 Drawn with matplotlib's object API on the Agg canvas (no display, no pyplot state). Rendering
-only: every series comes from :class:`futures_vpoc.diagnostics.analysis.Curves`. Non-finite
-points are left out of the lines and marked with a red cross on the axis floor; the phases are
-shaded behind every plot and an early stop is a dash-dot line.
+only: every series comes from :class:`futures_vpoc.diagnostics.analysis.Curves` (the reliability
+diagram: from the bins of :mod:`futures_vpoc.report.calibration`). Non-finite points are left out
+of the lines and marked with a red cross on the axis floor; the phases are shaded behind every
+plot and an early stop is a dash-dot line.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ SIZE = (7.2, 3.3)
 DPI = 100
 PHASE_COLOURS = {"plateau": "#e9ecef", "overfitting": "#efe3fb", "instability": "#ffe8cc", "collapse": "#ffd6d6"}
 NONFINITE_STYLE = dict(marker="x", color="#d62728", linestyle="none", markersize=7, clip_on=False, zorder=5)
+LOG_LOSS_OBJECTIVES = ("log_loss", "bce", "binary_cross_entropy", "adaptive_huber_log_loss")
+"""Training objectives whose logged ``train_loss`` is the log-loss itself (one axis with validation);
+``adaptive_huber_log_loss`` logs the batch's log-loss and only weights its gradient."""
 
 
 def new_figure(size: tuple[float, float] = SIZE, **subplots) -> tuple[Figure, object]:
@@ -90,13 +95,14 @@ def loss_plot(c: Curves) -> bytes:
 def loss_figure(c: Curves) -> Figure:
     """Train and validation loss per epoch.
 
-    The validation loss is always log-loss. When training minimised another objective (the
-    adaptive Huber loss on probability residuals) its values live on another scale, so they get
-    their own right-hand axis instead of a misleading shared one.
+    The validation loss is always log-loss. When the logged training loss is another objective (the
+    seed's adaptive Huber loss on probability residuals, or MSE) its values live on another scale, so
+    they get their own right-hand axis instead of a misleading shared one; the objectives of
+    :data:`LOG_LOSS_OBJECTIVES` share the validation axis.
     """
     fig, ax = _new()
     _shade(ax, c)
-    same_scale = c.train_objective in ("log_loss", "bce", "binary_cross_entropy")
+    same_scale = c.train_objective in LOG_LOSS_OBJECTIVES
     train_ax = ax if same_scale else ax.twinx()
     name = "train loss" if same_scale else f"train objective ({c.train_objective.replace('_', ' ')}, right axis)"
     train_ax.plot(c.epoch, _finite(c.train_loss), marker=".", label=name, color="#1f77b4")
@@ -182,6 +188,53 @@ def lr_plot(c: Curves) -> bytes:
     ax.set_ylabel("learning rate")
     ax.set_title("Learning rate")
     return figure_png(fig)
+
+
+def reliability_plot(mean_prob: np.ndarray, observed: np.ndarray, rows: np.ndarray, edges: np.ndarray) -> bytes:
+    """PNG of :func:`reliability_figure`."""
+    return figure_png(reliability_figure(mean_prob, observed, rows, edges))
+
+
+def reliability_figure(mean_prob: np.ndarray, observed: np.ndarray, rows: np.ndarray, edges: np.ndarray) -> Figure:
+    """Reliability diagram: per probability bin, the observed up-frequency against the mean predicted
+    probability (top), and the rows per bin (bottom).
+
+    Parameters
+    ----------
+    mean_prob, observed, rows : numpy.ndarray
+        Per bin, shape (n_bins,): mean predicted probability, share of up labels, row count (empty
+        bins: NaN, NaN, 0; they are left out).
+    edges : numpy.ndarray
+        The bin edges, shape (n_bins + 1,).
+
+    Both axes span the same range, that of the occupied bins, so a narrow range of probabilities is
+    not squeezed into a corner of [0, 1]; a red line joins each bin's point to the diagonal.
+    """
+    fig, (top, bottom) = new_figure((6.4, 5.6), nrows=2, sharex=True, gridspec_kw={"height_ratios": (3, 1)})
+    used = rows > 0
+    if not used.any():
+        top.text(0.5, 0.5, "no scored test rows", transform=top.transAxes, ha="center", va="center", color="#6e7781")
+        return fig
+    first, last = int(np.flatnonzero(used)[0]), int(np.flatnonzero(used)[-1])
+    lo = min(edges[first], np.nanmin(observed[used]))
+    hi = max(edges[last + 1], np.nanmax(observed[used]))
+    pad = 0.03 * (hi - lo)
+    lo, hi = max(0.0, lo - pad), min(1.0, hi + pad)
+    top.plot([lo, hi], [lo, hi], color="#444", linestyle=":", linewidth=1, label="perfect calibration")
+    top.plot(mean_prob[used], observed[used], marker="o", color="#1f77b4", label="test bins")
+    for x, y in zip(mean_prob[used], observed[used]):
+        top.vlines(x, min(x, y), max(x, y), color="#d62728", alpha=0.6, linewidth=1.5)
+    top.set_xlim(lo, hi)
+    top.set_ylim(lo, hi)
+    top.set_ylabel("observed up-frequency")
+    top.set_title("Reliability diagram (test part)")
+    top.legend(fontsize=8, loc="upper left")
+    widths = np.diff(edges)
+    bottom.bar(edges[:-1][used], rows[used], width=widths[used], align="edge", color="#9ecae1",
+               edgecolor="#1f77b4", linewidth=0.6)
+    bottom.set_ylabel("rows")
+    bottom.set_xlabel("predicted probability of up")
+    return fig
 
 
 PLOTS = {"loss": loss_plot, "accuracy": accuracy_plot, "nan": nan_plot, "grad": grad_plot, "lr": lr_plot}

@@ -15,6 +15,7 @@ from futures_vpoc.diagnostics.analysis import EPOCH_COLUMNS, Analysis
 from futures_vpoc.diagnostics.cmdline import FlagList
 from futures_vpoc.diagnostics.quality import LEARNER_HEADER
 from futures_vpoc.report.blocks import Block, Bullets, Code, Figures, Heading, Para, Rule, Table, Verdict, badge
+from futures_vpoc.report.calibration import calibration_section
 
 FIGURES = (("loss", "Train and validation loss"),
            ("accuracy", "Validation accuracy with its 95% interval, against 50% and the majority baseline"),
@@ -146,8 +147,8 @@ def _appendix(a: Analysis) -> list[Block]:
 def build_document(a: Analysis) -> tuple[Block, ...]:
     """Every block of the report, in order."""
     blocks: list[Block] = [Heading(1, f"Training Analysis & Recommendations Report: {a.run_dir.name}")]
-    for part in (_summary, _progression, _causes, _command, _quality, _recommendations, _checklist, _decision,
-                 _appendix):
+    for part in (_summary, _progression, _causes, _command, _quality, calibration_section, _recommendations,
+                 _checklist, _decision, _appendix):
         if part in (_command, _quality, _recommendations, _checklist, _appendix):
             blocks.append(Rule())
         blocks += part(a)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from futures_vpoc.data.barframe import atomic_write
 from futures_vpoc.diagnostics.analysis import Analysis, analyze_run
+from futures_vpoc.report.calibration import calibration_images
 from futures_vpoc.report.html import render_html
 from futures_vpoc.report.markdown import render_markdown
 from futures_vpoc.report.plots import render_plots
@@ -53,7 +54,7 @@ def write_analysis(run_dir: str | Path) -> Analysis:
     """
     analysis = analyze_run(run_dir)
     markdown = render_markdown(analysis)
-    page = render_html(analysis, render_plots(analysis.curves))
+    page = render_html(analysis, {**render_plots(analysis.curves), **calibration_images(analysis)})
     write_text(analysis.run_dir / MARKDOWN_FILE, markdown)
     write_text(analysis.run_dir / HTML_FILE, page)
     return analysis
