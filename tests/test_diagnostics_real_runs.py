@@ -98,6 +98,8 @@ def test_the_report_reads_versions_and_inputs_from_config_sections(reports):
     assert torch.__version__ in config["Seed / versions"] and "not recorded" not in config["Seed / versions"]
     assert "input columns" in config["Target"]
     assert config["Optimizer"] == "AdamW" and "not recorded" not in config["Loss"]
+    shares = dict(reports["healthy"].run_facts)["Label shares up / flat / down"]
+    assert shares.startswith("train ") and "test " in shares and "left out of training and scoring" in shares
 
 
 def test_the_quality_table_names_its_dependence_aware_method(reports):

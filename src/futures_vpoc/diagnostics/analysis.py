@@ -248,7 +248,21 @@ def _run_facts(run: RunData) -> tuple[tuple[str, str], ...]:
         ("Samples train / val / test",
          f"{_count(s.get('n_train'))} / {_count(s.get('n_val'))} / {_count(s.get('n_test'))}"),
         ("Throughput", f"{_count(sps)} samples/s; {fmt(float(seconds.sum()), 0)} s over {seconds.size} epochs"),
+        ("Label shares up / flat / down", _shares_text(s)),
     )
+
+
+def _shares_text(s) -> str:
+    """Each part's up / flat / down shares (``summary.json`` ``label_shares``) and what the target does
+    with the flat horizons; "not recorded" for runs written before they were."""
+    shares = s.get("label_shares")
+    if not isinstance(shares, Mapping):
+        return "not recorded"
+    parts = [f"{name} {fmt_pct(p['up'])} / {fmt_pct(p['flat'])} / {fmt_pct(p['down'])}"
+             for name in ("train", "val", "test") if isinstance(p := shares.get(name), Mapping) and p.get("n")]
+    rule = {"direction": "flat horizons are left out of training and scoring",
+            "up_or_not": "flat horizons count as not up"}.get(s.get("target"), "flat horizons kept")
+    return f"{'; '.join(parts) or 'n/a'} ({rule})"
 
 
 def _epoch_table(run: RunData, states: np.ndarray) -> tuple[tuple[str, ...], ...]:
