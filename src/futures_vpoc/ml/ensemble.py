@@ -29,7 +29,7 @@ from futures_vpoc.labels import is_binary
 from futures_vpoc.ml.config import TrainConfig
 from futures_vpoc.ml.inputs import TrainData
 from futures_vpoc.ml.metrics import auc, evaluate
-from futures_vpoc.ml.predfile import FILE, training_facts, write_predictions_file
+from futures_vpoc.ml.predfile import FILE, training_facts, with_unscored, write_predictions_file
 from futures_vpoc.ml.rundir import jsonable, write_json
 
 DEFAULT_GROUPS: tuple[str, ...] = ("price", "volume", "volatility")
@@ -289,12 +289,12 @@ def _with_unscored(rows: tuple, unscored: dict, groups: list[str], weights: np.n
     if len(common) == 0:
         return rows
     p_flat = np.column_stack([unscored[g].reindex(common).to_numpy() for g in groups]) @ weights
-    order = np.argsort(np.concatenate([stamps.asi8, common.asi8]), kind="stable")
-    n = len(common)
-    fwd_all = None if fwd is None else np.concatenate([np.asarray(fwd, np.float64), np.zeros(n)])[order]
-    return (stamps.append(common)[order], np.concatenate([p, p_flat])[order],
-            np.concatenate([np.asarray(label, np.float64), np.full(n, np.nan)])[order], fwd_all,
-            np.concatenate([dates, dates_of(common)])[order])
+    cols = {"prob": p, "label": np.asarray(label, np.float64), "trade_date": dates}
+    if fwd is not None:
+        cols["fwd_return"] = np.asarray(fwd, np.float64)
+    stamps, cols = with_unscored(stamps, cols, common, {"prob": p_flat, "trade_date": dates_of(common),
+                                                        "fwd_return": np.zeros(len(common))})
+    return stamps, cols["prob"], cols["label"], cols.get("fwd_return"), cols["trade_date"]
 
 
 def _num(v, fmt: str) -> str:

@@ -41,6 +41,32 @@ def training_facts(test: dict, *, horizon: int, target: str, threshold: float, b
             "probabilistic": target != "rank", "n_boot": stats.get("n_boot"), "seed": stats.get("seed")}
 
 
+def with_unscored(stamps: pd.DatetimeIndex, columns: dict, flat_stamps: pd.DatetimeIndex,
+                  flat_columns: dict) -> tuple[pd.DatetimeIndex, dict]:
+    """The scored test rows and the unscored ones (flat horizons) together, in time order.
+
+    Parameters
+    ----------
+    stamps, flat_stamps : pandas.DatetimeIndex
+        Bar starts of the scored and of the unscored rows.
+    columns : dict of str to numpy.ndarray
+        The scored rows' columns, each of length ``len(stamps)``.
+    flat_columns : dict of str to numpy.ndarray
+        The unscored rows' values for some of those columns; every other column (the label among
+        them) is NaN there.
+
+    Returns
+    -------
+    (pandas.DatetimeIndex, dict)
+        Both sets of rows, ordered by time (stable).
+    """
+    order = np.argsort(np.concatenate([stamps.asi8, flat_stamps.asi8]), kind="stable")
+    n = len(flat_stamps)
+    merged = {k: np.concatenate([np.asarray(v), np.asarray(flat_columns[k]) if k in flat_columns
+                                 else np.full(n, np.nan)])[order] for k, v in columns.items()}
+    return stamps.append(flat_stamps)[order], merged
+
+
 def write_predictions_file(path: Path, stamps, prob: np.ndarray, label: np.ndarray, trade_date, facts: dict,
                            extra: dict | None = None) -> None:
     """Write the predictions file whole (through a temporary file).
@@ -79,4 +105,4 @@ def write_predictions_file(path: Path, stamps, prob: np.ndarray, label: np.ndarr
     atomic_write(Path(path), lambda tmp: pq.write_table(table, tmp))
 
 
-__all__ = ["FILE", "training_facts", "write_predictions_file"]
+__all__ = ["FILE", "training_facts", "with_unscored", "write_predictions_file"]

@@ -192,7 +192,7 @@ def write_predictions(run_dir: Path | None, data: TrainData, test: dict, learner
     (:func:`futures_vpoc.ml.baselines.fit_baselines`) add ``prob_<name>`` columns, the baselines' P(up)."""
     if run_dir is None:
         return
-    from futures_vpoc.ml.predfile import FILE, training_facts, write_predictions_file
+    from futures_vpoc.ml.predfile import FILE, training_facts, with_unscored, write_predictions_file
 
     d = data
     binary = is_binary(d.target)
@@ -212,16 +212,15 @@ def write_predictions(run_dir: Path | None, data: TrainData, test: dict, learner
     flat = test.get("unscored")
     if flat is not None and stamps is not None and dates is not None:
         # the flat horizons of the test part: predicted, unlabelled (never scored), in time order
-        order = np.argsort(np.concatenate([stamps.asi8, flat["t"].asi8]), kind="stable")
-        stamps = stamps.append(flat["t"])[order]
-        prob = np.concatenate([prob, flat["prob"]])[order]
-        dates = np.concatenate([dates, flat["trade_date"]])[order]
-        label = np.concatenate([np.asarray(up, np.float64), np.full(len(flat["prob"]), np.nan)])[order]
-        fill = {"logit": flat["logits"], "prediction": flat["logits"], "fwd_return": np.zeros(len(flat["prob"])),
+        zeros = np.zeros(len(flat["prob"]))
+        fill = {"prob": flat["prob"], "trade_date": flat["trade_date"], "logit": flat["logits"],
+                "prediction": flat["logits"], "fwd_return": zeros,
                 **{f"prob_{n}": b.prob_unscored for n, b in (learners or {}).items() if b.prob_unscored is not None}}
-        extra = {k: np.concatenate([np.asarray(v, np.float64),
-                                    fill.get(k, np.full(len(flat["prob"]), np.nan))])[order]
-                 for k, v in extra.items()}
+        cols = {"prob": prob, "label": np.asarray(up, np.float64), "trade_date": dates,
+                **{k: np.asarray(v, np.float64) for k, v in extra.items()}}
+        stamps, cols = with_unscored(stamps, cols, flat["t"], fill)
+        prob, label, dates = cols.pop("prob"), cols.pop("label"), cols.pop("trade_date")
+        extra = cols
     write_predictions_file(run_dir / FILE, stamps, prob, label, dates, facts, extra)
 
 
