@@ -155,3 +155,34 @@ def test_every_minute_of_a_week_lands_in_exactly_one_place():
 def test_a_range_without_sessions_gives_an_empty_table():
     sess = globex_sessions("2024-03-09", "2024-03-09")  # a Saturday
     assert sess.empty and list(sess.columns)[:2] == ["open", "close"]
+
+
+@pytest.mark.parametrize(
+    "trade_date, open_utc, why",
+    [
+        # Legacy hours (shared/reference/es_market_and_data_formats.md section 1, "Globex hours":
+        # T-1 15:30 -> T 15:15 CT before 2012-11-19 [S6][S14]); a session opens at 15:30 CT only
+        # after a regular 15:15 CT close, otherwise at the calendar's 17:00 CT. Holiday closes are
+        # pandas-market-calendars 5.5.0 "CME Globex Equity" (10:30 CT on MLK, July 4, Thanksgiving;
+        # 12:15 CT on 2012-07-03 and the day after Thanksgiving; 2011-12-26 has no session).
+        ("2012-01-17", "2012-01-16 23:00", "after MLK 2012-01-16 (early close): 17:00 CST"),
+        ("2011-11-25", "2011-11-24 23:00", "after Thanksgiving 2011-11-24 (early close): 17:00 CST"),
+        ("2011-12-27", "2011-12-26 23:00", "after Christmas observed 2011-12-26 (no session): 17:00 CST"),
+        ("2012-07-04", "2012-07-03 22:00", "after the 12:15 CT close of 2012-07-03: 17:00 CDT"),
+        ("2012-07-05", "2012-07-04 22:00", "after Independence Day 2012-07-04 (early close): 17:00 CDT"),
+        ("2011-11-24", "2011-11-23 21:30", "Thanksgiving itself follows a regular day: 15:30 CST"),
+        ("2012-07-03", "2012-07-02 20:30", "2012-07-03 follows a regular Monday: 15:30 CDT"),
+        ("2012-01-16", "2012-01-15 23:00", "MLK Monday after the weekend: Sunday 17:00 CST"),
+    ],
+)
+def test_legacy_session_after_a_holiday_opens_at_the_calendar_open(trade_date, open_utc, why):
+    row = globex_sessions(trade_date, trade_date).loc[trade_date]
+    assert row["open"] == pd.Timestamp(open_utc, tz="UTC"), why
+
+
+def test_legacy_bars_on_a_holiday_afternoon_belong_to_no_session():
+    # MLK 2012-01-16 closed 10:30 CST (16:30 UTC) and reopened 17:00 CST (23:00 UTC): a bar at
+    # 15:45 CST (21:45 UTC) is in no session; the old code put it in trade date 2012-01-17.
+    a = assign_sessions(at("2012-01-16 21:45", "2012-01-16 23:00"))
+    assert a.in_session.tolist() == [False, True]
+    assert dates(a) == [None, "2012-01-17"]

@@ -95,7 +95,6 @@ CALLS = {
     "prev_last": lambda st, r: s.previous_session_last(st, "k", X[r], NEW_SESSION[r], RESET[r]),
     "slot_mean": lambda st, r: s.slot_mean(st, "k", Y[r], SLOT[r], 4),
     "percentile": lambda st, r: s.trailing_percentile(st, "k", X[r], NEW_SESSION[r], 3, 2),
-    "last_change": lambda st, r: s.last_change(st, "k", np.round(X[r])),
 }
 
 
@@ -174,14 +173,6 @@ def test_trailing_percentile_ranks_against_previous_day_ends():
     got = s.trailing_percentile(s.Streams(), "k", x, day, 3, 2)
     # before day 3 only one day end is held (< 2): NaN; at t=4 held {2, 3}; t=5 held {2, 3, 1}
     np.testing.assert_array_equal(got, [np.nan] * 4 + [0.0, 0.5, 1.0])
-
-
-def test_last_change_is_the_log_ratio_of_the_two_latest_distinct_values():
-    x = np.array([np.nan, 20.0, 20.0, 22.0, 22.0, np.nan, 11.0])
-    got = s.last_change(s.Streams(), "k", x)
-    np.testing.assert_array_equal(got[:3], [np.nan] * 3)
-    assert got[3] == got[4] == got[5] == np.log(22.0 / 20.0)
-    assert got[6] == np.log(11.0 / 22.0)
 
 
 def test_a_stream_state_cannot_advance_twice_in_one_chunk():

@@ -37,7 +37,10 @@ def test_quiet_market_builds_without_warnings_or_infinities():
     f = build_features(bars, groups=[g for g in GROUPS if g != "volatility"]).frame
     assert not np.isinf(f.to_numpy()).any()
     assert (f["technical_bb_position_20"].dropna().between(-5, 5)).all()
-    assert f["vix_change"].isna().all()  # one VIX value: no change has been published
+    # One VIX value repeated day after day: each published close equals the one before it, so the
+    # change is exactly 0 once a second close is out (issue 15: repeated closes are changes of 0).
+    change = f["vix_change"].dropna()
+    assert len(change) and (change == 0.0).all()
     assert (f["vix_pct_252_sessions"].dropna() == 0.5).all()
 
 

@@ -9,9 +9,11 @@ the column by an independent pandas route.
 import functools
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from futures_vpoc.data.synthetic import SynthConfig, synthesize
+from futures_vpoc.data.vix import attach_vix, publication_times
 from futures_vpoc.errors import DataError
 from futures_vpoc.features import build_features
 
@@ -31,13 +33,55 @@ def test_level_is_the_as_of_column_itself():
     np.testing.assert_array_equal(vix_table()["vix_level"].to_numpy(), market()["vix"].to_numpy())
 
 
+def published_change_reference(bars, vix, width=pd.Timedelta(minutes=1), lag=pd.Timedelta(0)):
+    """Independent route: the latest VIX row published by each bar's END and the row before it."""
+    avail = publication_times(vix.index, lag=lag).as_unit("ns").asi8
+    ends = bars.index.as_unit("ns").asi8 + width.value
+    k = np.searchsorted(avail, ends, side="right") - 1
+    v = vix.to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(k >= 1, np.log(v[np.maximum(k, 0)] / v[np.maximum(k - 1, 0)]), np.nan)
+
+
+def with_repeated_closes(every=4, lag=pd.Timedelta(0)):
+    """The synthetic market with every ``every``-th VIX close equal to the close before it."""
+    bars, vix = synthesize(SynthConfig(start="2023-01-02", end="2023-04-28", seed=9))
+    vix = vix.copy()
+    for i in range(every, len(vix), every):
+        vix.iloc[i] = vix.iloc[i - 1]
+    bars = bars.copy()
+    bars["vix"] = attach_vix(bars.index, pd.Timedelta(minutes=1), vix, lag=lag)
+    return bars, vix
+
+
 def test_change_is_the_log_change_between_consecutive_published_closes():
-    v = market()["vix"]
-    published = v[v.ne(v.shift()) & v.notna()]  # each new close, at the first bar that sees it
-    change = np.log(published / published.shift())
-    expected = change.reindex(v.index).ffill()
-    np.testing.assert_allclose(vix_table()["vix_change"].to_numpy(), expected.to_numpy(), rtol=1e-15)
+    bars, vix = synthesize(SynthConfig(start="2023-01-02", end="2023-04-28", seed=9))
+    expected = published_change_reference(bars, vix)
+    np.testing.assert_array_equal(vix_table()["vix_change"].to_numpy(), expected)
     assert vix_table()["vix_change"].nunique() > 50
+
+
+def test_a_repeated_close_gives_zero_change_from_its_publication():
+    # Every 4th close repeats the one before (20 of 81 dates, MLK and Presidents Day in between
+    # have ES sessions but no VIX close). Looking for the last DIFFERENT value held the previous
+    # day's change instead of 0.0 for about a day after each repeat.
+    bars, vix = with_repeated_closes()
+    got = build_features(bars, groups=["vix"]).frame["vix_change"].to_numpy()
+    expected = published_change_reference(bars, vix)
+    assert (expected == 0.0).sum() > 20 * 1000
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_repeated_close_with_a_publication_lag_and_in_chunks():
+    # Joined 10 minutes after 15:15 CT: the kernel learns from the changed closes before the first
+    # repeat (date 5) at which bar a publication shows, so every repeat is exact. Chunking changes
+    # nothing.
+    lag = pd.Timedelta(minutes=10)
+    bars, vix = with_repeated_closes(lag=lag)
+    got = build_features(bars, groups=["vix"]).frame["vix_change"].to_numpy()
+    chunked = build_features(bars, groups=["vix"], chunk_size=997).frame["vix_change"].to_numpy()
+    np.testing.assert_array_equal(chunked, got)
+    np.testing.assert_array_equal(got, published_change_reference(bars, vix, lag=lag))
 
 
 def test_percentile_against_previous_session_ends():
@@ -79,3 +123,17 @@ def test_a_frame_without_the_vix_column_is_an_error_not_a_constant():
     bars = market().iloc[:5000].rename(columns={"vix": "VIX"})
     with pytest.raises(DataError, match="vix"):
         build_features(bars, groups=["vix"])
+
+
+def test_daily_sample_counts_its_four_repeated_closes():
+    # arch's real VIX sample (2014-2018) repeats a close 4 times; each daily bar (08:30-15:00 CT)
+    # sees the previous VIX date's close, so a publication shows at the next trade date's bar.
+    from futures_vpoc.data.samples import arch_vix, sp500_daily
+
+    bars = sp500_daily()
+    vix = arch_vix().dropna()
+    assert int((vix.diff() == 0).sum()) == 4
+    got = build_features(bars, groups=["vix"]).frame["vix_change"].to_numpy()
+    expected = published_change_reference(bars, vix, width=pd.Timedelta(hours=6, minutes=30))
+    np.testing.assert_array_equal(got, expected)
+    assert (got == 0.0).sum() >= 4

@@ -14,7 +14,11 @@ trade dates                   session for trade date T (CT)   daily halt (CT)
 2021-06-28 ..                 T-1 17:00 -> T 16:00            none
 ============================  ==============================  ==================
 
-A session that opens after a weekend or holiday keeps the calendar's open (Sunday 17:00 CT).
+A session that opens after a weekend or holiday keeps the calendar's open (Sunday 17:00 CT). Before
+2012-11-19 the 15:30 CT reopen applies only when the previous calendar day had a regular session
+closing at 15:15 CT; after a full holiday (Christmas) or a holiday's early close (MLK, Presidents,
+Memorial, Independence and Labor Days, Thanksgiving: 10:30 CT in the calendar; the days before
+Independence Day and Christmas and the day after Thanksgiving: 12:15 CT) Globex reopened at 17:00 CT.
 Early closes (12:00/12:15 CT, Good Friday 08:15 CT) always win over the era's regular close.
 A bar belongs to the session whose ``[open, close)`` holds its START time and whose halt does not;
 so a bar from 17:00 CT belongs to the next trade date and no bar can sit in the halt.
@@ -72,11 +76,15 @@ def _era_hours(sched: pd.DataFrame) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]
     closes = sched["market_close"].dt.tz_convert(EXCHANGE_TZ)
     regular_close = closes.dt.time == dt.time(16, 0)
     legacy = dates < ERA_2012
-    reopen_prev_day = (opens.dt.tz_localize(None).dt.normalize() == dates - pd.Timedelta(days=1)) & (
-        (dates - pd.Timedelta(days=1)).day_of_week < 5
-    )
+    # The 15:30 reopen follows a regular 15:15 close only: the previous calendar day must be the
+    # previous row (not a weekend or a full holiday) and must have closed at its regular time (not
+    # a holiday's early close such as MLK's or Thanksgiving's 10:30 CT). Otherwise Globex reopened
+    # at 17:00 CT, the calendar's open.
+    prev_row_date = pd.Series(dates, index=dates).shift(1)
+    prev_regular = pd.Series(regular_close.to_numpy(), index=dates).shift(1, fill_value=False)
+    after_regular_day = (prev_row_date == dates - pd.Timedelta(days=1)) & prev_regular.astype(bool)
     legacy_open = _ct_at(dates, pd.Timedelta(hours=-8, minutes=-30))  # T-1 15:30
-    opens = opens.where(~(legacy & reopen_prev_day), pd.Series(legacy_open, index=dates))
+    opens = opens.where(~(legacy & after_regular_day), pd.Series(legacy_open, index=dates))
     legacy_close = _ct_at(dates, pd.Timedelta(hours=15, minutes=15))
     closes = closes.where(~(legacy & regular_close), pd.Series(legacy_close, index=dates))
     mid_era = (dates >= ERA_2012) & (dates < ERA_2015)
@@ -211,6 +219,44 @@ def assign_sessions(bar_start, hours: SessionHours | None = None) -> SessionAssi
     dates = sess.index.values.astype("datetime64[ns]")[j]
     trade_date = np.where(in_session, dates, np.datetime64("NaT", "ns"))
     return SessionAssignment(trade_date=trade_date, rth=rth, in_session=in_session)
+
+
+VIX_FIRST_DAY = dt.date(1990, 1, 2)
+"""First date of Cboe's VIX history (``VIX_History.csv`` starts there)."""
+
+
+@functools.lru_cache(maxsize=4)
+def _vix_days_through(last_year: int) -> np.ndarray:
+    import pandas_market_calendars as mcal  # imported lazily, as for the Globex calendar
+
+    days = mcal.get_calendar("CBOE_Index_Options").valid_days(VIX_FIRST_DAY, dt.date(last_year, 12, 31))
+    return pd.DatetimeIndex(days).tz_localize(None).normalize().as_unit("ns").to_numpy()
+
+
+def vix_days(start, end) -> pd.DatetimeIndex:
+    """Dates with a VIX close (Cboe trading days) from ``start`` to ``end`` inclusive.
+
+    pandas-market-calendars' ``"CBOE_Index_Options"`` calendar, from 1990-01-02 (the first VIX
+    date). Its days equal the NYSE's from 2005 to 2026 and every date of ``arch``'s VIX sample
+    (2014-01-03 .. 2019-01-03, 1259 closes); CME-only sessions (MLK Day, Presidents Day, ...) and
+    days of national mourning have none. One lookup covers 1990-2039 (0.1 s, cached).
+
+    Parameters
+    ----------
+    start, end : date-like
+        Calendar dates.
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+        Naive midnights, datetime64[ns], sorted.
+    """
+    start = pd.Timestamp(start).tz_localize(None).normalize()
+    end = pd.Timestamp(end).tz_localize(None).normalize()
+    days = _vix_days_through(max(2039, end.year))
+    lo = np.searchsorted(days, start.to_datetime64(), side="left")
+    hi = np.searchsorted(days, end.to_datetime64(), side="right")
+    return pd.DatetimeIndex(days[lo:hi])
 
 
 def third_friday(year: int, month: int) -> dt.date:

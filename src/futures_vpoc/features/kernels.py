@@ -30,6 +30,7 @@ import numpy as np
 from numba import njit
 
 NAN = np.nan
+NO_TIME = np.iinfo(np.int64).min
 
 
 @njit(cache=True)
@@ -306,16 +307,49 @@ def trailing_percentile(x, new_day, n, min_n, buf, ist, fst, out):
 
 
 @njit(cache=True)
-def last_change(x, fst, out):
-    """Log change between the two most recent distinct finite positive values of ``x``.
+def published_change(x, ts, new_day, day, prev_pub, pub, fst, ist, out):
+    """Log change of the latest published close against the close published before it.
 
-    State: ``fst`` = [latest distinct value, the one before]. NaN until two have been seen.
+    ``x`` is an as-of series that repeats the latest close on every bar until the next
+    publication (the BarFrame's ``vix``), so a publication whose close equals the one before it
+    leaves no trace in ``x``; it is found from the calendar instead. Per bar: ``ts`` bar start (ns);
+    ``new_day`` first bar of a trade date; ``day`` the trade date (days since the epoch);
+    ``prev_pub`` the latest publication date before that trade date (days; int64 min if none);
+    ``pub`` the publication instant of the trade date's own close (ns; int64 min if it has none).
+
+    A publication is counted (the close before it moves to ``fst[1]``) when ``x`` changes, or,
+    when ``x`` is unchanged, (1) at the first bar of a trade date if a publication date before it
+    is not yet counted, (2) inside the trade date of a publication at the first bar whose start,
+    less the publication instant, reaches the smallest such offset at which a changed close has
+    been seen so far (0 before one has: the bar starting at the instant). The offset absorbs the
+    bar width and any publication lag of the join, and, being the smallest seen, never fires
+    before a changed close would have shown. Output: ``log(fst[0] / fst[1])``, 0.0 after a repeated
+    close, NaN until two closes are known. State: ``fst`` = [latest close, the one before];
+    ``ist`` = [latest publication date counted, smallest offset seen (ns), offset seen (0/1)].
     """
     for t in range(x.shape[0]):
         v = x[t]
-        if not math.isnan(v) and v != fst[0]:
-            fst[1] = fst[0]
-            fst[0] = v
+        if not math.isnan(v):
+            changed = not (v == fst[0])
+            if changed:
+                fst[1] = fst[0]
+                fst[0] = v
+            if new_day[t]:
+                if ist[0] < prev_pub[t]:
+                    if not changed:
+                        fst[1] = fst[0]
+                    ist[0] = prev_pub[t]
+            elif changed:
+                if pub[t] != NO_TIME and ist[0] < day[t]:
+                    off = ts[t] - pub[t]
+                    if ist[2] == 0 or off < ist[1]:
+                        ist[1] = off
+                        ist[2] = 1
+                if ist[0] < day[t]:
+                    ist[0] = day[t]
+            elif pub[t] != NO_TIME and ist[0] < day[t] and ts[t] - pub[t] >= ist[1]:
+                fst[1] = fst[0]
+                ist[0] = day[t]
         a = fst[0]
         b = fst[1]
         if a > 0.0 and b > 0.0:

@@ -149,14 +149,6 @@ def trailing_percentile(st: Streams, key: str, x: np.ndarray, new_day: np.ndarra
     return out
 
 
-def last_change(st: Streams, key: str, x: np.ndarray) -> np.ndarray:
-    """Log change between the two latest distinct values of ``x``."""
-    (fst,) = st.state(key, lambda: (_f(2, np.nan),))
-    out = np.empty(len(x))
-    k.last_change(x, fst, out)
-    return out
-
-
 def garch_filter(st: Streams, key: str, r: np.ndarray, reset: np.ndarray, params) -> np.ndarray:
     """One-step-ahead GARCH(1,1) sd with fitted ``params`` (omega, alpha, beta, h0)."""
     (fst,) = st.state(key, lambda: (_f(1, np.nan),))
