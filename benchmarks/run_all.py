@@ -18,6 +18,7 @@ import bench_cli  # noqa: E402
 import bench_evaluate  # noqa: E402
 import bench_features  # noqa: E402
 import bench_load  # noqa: E402
+import bench_merge  # noqa: E402
 import bench_profile  # noqa: E402
 import bench_synth  # noqa: E402
 import bench_train  # noqa: E402
@@ -26,6 +27,7 @@ SECTIONS = (
     ("command line start-up (whole process)", bench_cli),
     ("synthetic market", bench_synth),
     ("loading 1M-row files", bench_load),
+    ("data merge of 1M bars plus VIX (whole process)", bench_merge),
     ("volume profiles (one core)", bench_profile),
     ("features (1M bars, all groups)", bench_features),
     ("backtest engine (1M bars, stops and targets)", bench_backtest),

@@ -116,13 +116,16 @@ def test_the_purge_drops_exactly_horizon_candidate_rows_before_each_boundary(bar
 def test_the_label_end_backstop_holds_where_bars_are_closer_than_their_width():
     """Mutation check (issue 14): removing the label-end backstop of ``dataset/build.py`` must fail here.
 
-    Bars every minute plus one at :30 in every fourth minute (irregular bars such as tick bars look
-    like this; the nominal width stays 1 minute, the most common spacing). ``horizon`` candidate
+    Bars every minute plus, in the two sessions before the validation and test parts, one at :30 in
+    every fourth minute (irregular bars such as tick bars look like this; the nominal width stays
+    1 minute, the smallest spacing of most sessions: ``barframe.bar_width``). ``horizon`` candidate
     rows then span less than ``horizon`` minutes, so the purge alone leaves a training label that
     is known only after validation starts; the backstop must drop it.
     """
     grid = session_grid("2019-03-04", "2019-03-08")
-    extra = grid[np.arange(len(grid)) % 4 == 3] + pd.Timedelta(seconds=30)
+    day = (grid.tz_convert("America/Chicago") + pd.Timedelta(hours=7)).normalize().tz_localize(None)
+    near_boundary = np.isin(day, pd.DatetimeIndex(["2019-03-06", "2019-03-07"]))
+    extra = grid[(np.arange(len(grid)) % 4 == 3) & near_boundary] + pd.Timedelta(seconds=30)
     bars = bars_at(grid.append(extra).sort_values(), seed=1).assign(vix=20.0)
     ds = build_dataset(bars, horizon=5, builder=StandIn())
     end = make_labels(bars, horizon=5).frame["label_end"]

@@ -189,9 +189,9 @@ def test_firstrate_end_stamped_file_is_detected(tmp_path):
     path = write(tmp_path / "ESH24_1min.txt", "\n".join(shifted) + "\n")
     got = load_es(path)
     pd.testing.assert_frame_equal(got.bars, expected_frame(), check_exact=True)
-    assert any("bar stamp detected as end" in n for n in got.notes)
+    assert "America/New_York, bar end: " in got.notes[0]
     start = load_es(DATA / "ESH24_firstrate_1min.txt")
-    assert any("bar stamp detected as start" in n for n in start.notes)
+    assert "America/New_York, bar start: " in start.notes[0]
 
 
 def test_generic_offsets_in_text(tmp_path):

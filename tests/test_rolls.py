@@ -1,4 +1,4 @@
-"""Continuous series from per-contract bars: calendar and volume rolls, back-adjustment.
+"""Continuous series from per-contract bars: calendar and volume rolls, raw prices.
 
 Hand-made ESH4/ESM4(/ESU4) bars at realistic Globex times; trade dates come from
 ``calendar.assign_sessions``. Facts: ESH4 expires Fri 2024-03-15, calendar roll Thu 2024-03-07;
@@ -7,6 +7,7 @@ ESM4 expires 2024-06-21, roll 2024-06-13 (es_market_and_data_formats.md section 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -99,7 +100,7 @@ def test_calendar_switches_at_first_bar_of_roll_trade_date(h4m4):
     assert first_new == pd.Timestamp("2024-03-06 23:00", tz="UTC")
     # one bar per timestamp and every session complete
     assert len(bars) == len(MARCH) * len(SESSION_TIMES)
-    # the bars are the raw bars of the chosen contract (adjustment none)
+    # the bars are the raw bars of the chosen contract
     for ts, row in bars.iterrows():
         assert row["close"] == raw_close(h4m4, row["contract"], ts)
 
@@ -131,78 +132,48 @@ def test_calendar_keeps_old_contract_when_new_has_no_bars(h4m4):
 
 def test_single_contract_passes_through_unchanged():
     one = make_contract("ESH4", MARCH, 5100.0, 1)
-    series = build_continuous(one, method="calendar", adjustment="difference")
+    series = build_continuous(one, method="calendar")
     assert series.rolls == ()
     pd.testing.assert_frame_equal(series.bars, one.set_index("timestamp"))
     assert build_continuous(one, method="volume").rolls == ()
 
 
 # --------------------------------------------------------------------------------------------
-# adjustments
+# raw prices (no back-adjustment: it is not causal)
 # --------------------------------------------------------------------------------------------
 
-def test_difference_adjustment_has_no_jump_at_the_roll(h4m4):
-    series = build_continuous(h4m4, adjustment="difference")
-    bars, (roll,) = series.bars, series.rolls
-    i = bars.index.get_loc(roll.switch_time)
-    last_old, first_new = bars.index[i - 1], bars.index[i]
-    change = bars["close"].iloc[i] - bars["close"].iloc[i - 1]
-    own = raw_close(h4m4, "ESM4", first_new) - raw_close(h4m4, "ESM4", last_old)
-    assert change == own
-    # the last contract is true; earlier bars are shifted by the gap (all four prices)
-    raw = build_continuous(h4m4, adjustment="none").bars
-    new = bars["contract"] == "ESM4"
-    pd.testing.assert_frame_equal(bars.loc[new], raw.loc[new])
-    for col in ("open", "high", "low", "close"):
-        np.testing.assert_array_equal(bars.loc[~new, col], raw.loc[~new, col] + roll.gap)
-    np.testing.assert_array_equal(bars["volume"], raw["volume"])
-
-
-def test_difference_keeps_per_contract_changes(h4m4):
-    raw = build_continuous(h4m4, adjustment="none").bars
-    adj = build_continuous(h4m4, adjustment="difference").bars
-    pd.testing.assert_series_equal(within_contract_diff(adj), within_contract_diff(raw))
-    pd.testing.assert_series_equal(adj["contract"], raw["contract"])
-
-
-def test_ratio_keeps_within_contract_returns(h4m4):
-    raw = build_continuous(h4m4, adjustment="none").bars
-    series = build_continuous(h4m4, adjustment="ratio")
-    adj, (roll,) = series.bars, series.rolls
-    seg = (raw["contract"] != raw["contract"].shift()).cumsum()
-    r_raw = raw.groupby(seg)["close"].pct_change()
-    r_adj = adj.groupby(seg)["close"].pct_change()
-    np.testing.assert_allclose(r_adj, r_raw, rtol=1e-12, atol=1e-15)
-    # price changes inside the old contract are scaled by the ratio, the last contract is true
-    old = raw["contract"] == "ESH4"
-    np.testing.assert_allclose(within_contract_diff(adj)[old], roll.ratio * within_contract_diff(raw)[old],
-                               rtol=1e-12)
-    pd.testing.assert_frame_equal(adj.loc[~old], raw.loc[~old])
-    np.testing.assert_allclose(adj.loc[old, "close"], raw.loc[old, "close"] * roll.ratio, rtol=1e-15)
-
-
-def test_several_rolls_accumulate_gaps():
+def test_several_rolls_keep_raw_prices_and_record_gaps():
     frame = long_frame(
         make_contract("ESH4", MARCH, 5100.0, 1),
         make_contract("ESM4", MARCH + JUNE, 5160.0, 2),
         make_contract("ESU4", JUNE, 5230.0, 3),
     )
-    raw = build_continuous(frame).bars
-    series = build_continuous(frame, adjustment="difference")
-    adj = series.bars
+    series = build_continuous(frame)
     r1, r2 = series.rolls
     assert (r1.from_contract, r1.to_contract, r1.trade_date) == ("ESH4", "ESM4", dt.date(2024, 3, 7))
     assert (r2.from_contract, r2.to_contract, r2.trade_date) == ("ESM4", "ESU4", dt.date(2024, 6, 13))
     # June is CDT (UTC-5): 17:00 CT on 2024-06-12 = 22:00 UTC
     assert r2.switch_time == pd.Timestamp("2024-06-12 22:00", tz="UTC")
-    for code, shift in (("ESH4", r1.gap + r2.gap), ("ESM4", r2.gap), ("ESU4", 0.0)):
-        sel = raw["contract"] == code
-        np.testing.assert_array_equal(adj.loc[sel, "close"], raw.loc[sel, "close"] + shift)
-    ratio = build_continuous(frame, adjustment="ratio")
-    sel = raw["contract"] == "ESH4"
-    q1, q2 = ratio.rolls
-    np.testing.assert_allclose(ratio.bars.loc[sel, "close"], raw.loc[sel, "close"] * q1.ratio * q2.ratio,
-                               rtol=1e-14)
+    for ts, row in series.bars.iterrows():  # every bar is its contract's raw bar
+        assert row["close"] == raw_close(frame, row["contract"], ts)
+    ref = pd.Timestamp("2024-06-12 20:00", tz="UTC")  # 15:00 CT: last common bar before the switch
+    assert r2.gap == raw_close(frame, "ESU4", ref) - raw_close(frame, "ESM4", ref)
+
+
+def test_back_adjustment_is_gone():
+    with pytest.raises(TypeError):
+        build_continuous(long_frame(make_contract("ESH4", MARCH, 5100.0, 1)), adjustment="difference")
+    assert "adjustment" not in {f.name for f in dataclasses.fields(ContinuousSeries)}
+
+
+def test_roll_none_passes_one_series_and_refuses_several_contracts(h4m4):
+    one = make_contract("ES", MARCH, 5100.0, 1)
+    series = build_continuous(one, method="none")
+    assert series.rolls == ()
+    pd.testing.assert_frame_equal(series.bars, one.set_index("timestamp"))
+    with pytest.raises(DataError, match=r"ESH4, ESM4.*--roll none.*2 contracts") as err:
+        build_continuous(h4m4, method="none")
+    assert "\n" not in str(err.value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -242,26 +213,19 @@ def test_volume_roll_waits_while_front_is_busier():
 # validation
 # --------------------------------------------------------------------------------------------
 
-def test_bad_method_or_adjustment_is_a_data_error(h4m4):
-    with pytest.raises(DataError, match="calendar, volume"):
+def test_bad_method_is_a_data_error(h4m4):
+    with pytest.raises(DataError, match="calendar, volume, none"):
         build_continuous(h4m4, method="open_interest")
-    with pytest.raises(DataError, match="none, difference, ratio"):
-        build_continuous(h4m4, adjustment="panama")
 
 
-def test_no_overlap_at_roll_names_contracts_and_date():
+def test_no_overlap_at_roll_is_a_raw_splice_without_gap():
     h = make_contract("ESH4", MARCH[:2], 5100.0, 1)
     m = make_contract("ESM4", MARCH[2:], 5160.0, 2)
     frame = long_frame(h, m)
-    series = build_continuous(frame, adjustment="none")  # a raw splice needs no overlap
+    series = build_continuous(frame)  # a raw splice needs no overlap
     (roll,) = series.rolls
+    assert (roll.from_contract, roll.to_contract, roll.trade_date) == ("ESH4", "ESM4", dt.date(2024, 3, 7))
     assert np.isnan(roll.gap) and np.isnan(roll.ratio)
-    for adjustment in ("difference", "ratio"):
-        with pytest.raises(DataError) as err:
-            build_continuous(frame, adjustment=adjustment)
-        text = str(err.value)
-        assert "ESH4" in text and "ESM4" in text and "2024-03-07" in text
-        assert "adjustment none" in text
 
 
 def test_missing_column_and_naive_timestamps_are_data_errors(h4m4):
@@ -283,7 +247,7 @@ def test_volume_roll_moves_on_when_front_has_no_bars():
 
 
 def test_accepts_timestamp_index(h4m4):
-    by_index = build_continuous(h4m4.set_index("timestamp"), adjustment="difference")
-    by_column = build_continuous(h4m4, adjustment="difference")
+    by_index = build_continuous(h4m4.set_index("timestamp"))
+    by_column = build_continuous(h4m4)
     pd.testing.assert_frame_equal(by_index.bars, by_column.bars)
     assert by_index.rolls == by_column.rolls

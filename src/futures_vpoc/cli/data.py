@@ -30,7 +30,12 @@ def add_data_parser(subparsers) -> argparse.ArgumentParser:
     merge.add_argument("--out", required=True, help="merged file to write (.csv or .parquet)")
     merge.add_argument("--vix-lag", type=float, default=0.0, help="minutes after 15:15 CT before a VIX close is usable")
     add_reading(merge)
-    check = dsub.add_parser("check", help="summarise a merged or vendor bar file", allow_abbrev=False)
+    check = dsub.add_parser(
+        "check", help="summarise a merged or vendor bar file; exit 0 when clean, 1 when it has problems",
+        description="Describe a bar file and list what is wrong with it, each kind of problem once with its "
+        "count and first line; offending rows are set aside and the rest is described. A vendor file is read "
+        "even without --tz (as UTC, with a note). Exit status: 0 no problem, 1 problems found, 2 unreadable.",
+        allow_abbrev=False)
     check.add_argument("file", help="merged file, or a vendor file/folder (read with --es-format)")
     add_reading(check)
     sample = dsub.add_parser("sample", help="write a bundled real data set in the merged format", allow_abbrev=False)
@@ -59,7 +64,7 @@ def merge_options(args):
     from futures_vpoc.data.merge import MergeOptions
 
     return MergeOptions(es_format=args.es_format, tz=args.tz, stamp=args.stamp, repair=args.repair,
-                        roll=args.roll, adjustment=args.adjust, tick=args.tick, hours=session_hours(args),
+                        roll=args.roll, tick=args.tick, hours=session_hours(args),
                         vix_lag_minutes=getattr(args, "vix_lag", 0.0))
 
 
@@ -82,37 +87,62 @@ def cmd_data_merge(args) -> int:
     return 0
 
 
-def read_any(path: str, args) -> "object":
-    """A merged file as is; anything else through the vendor loaders and the roll."""
-    from futures_vpoc.data.barframe import is_merged_header, read_merged
-    from futures_vpoc.data.merge import build_merged
+def _merged_locator(path: Path):
+    """``file:line`` of row ``i`` of a merged CSV (header on line 1); Parquet: ``file row i+1``."""
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return lambda i: f"{path} row {i + 1}"
+    return lambda i: f"{path}:{i + 2}"
+
+
+def _is_merged(p: Path) -> bool:
+    """True when the file's header (or Parquet schema) names every merged-file column."""
+    from futures_vpoc.data.barframe import is_merged_header
+
+    if p.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        return is_merged_header(pq.read_schema(p).names)
+    with open(p, encoding="utf-8", errors="replace") as fh:
+        return is_merged_header(fh.readline().strip().split(","))
+
+
+def read_any(path: str, args) -> tuple:
+    """Describe a merged file as it is, anything else through the survey (never stops early).
+
+    Returns
+    -------
+    tuple of (pandas.DataFrame, CheckReport, list of str)
+        The bars, their report and the reading notes. A merged file that cannot be read as one
+        (e.g. timestamps out of order) is surveyed like a vendor file, with a note saying so.
+    """
+    from futures_vpoc.data.barframe import read_merged
+    from futures_vpoc.data.check import check_bars
+    from futures_vpoc.data.survey import survey
 
     p = Path(path)
     if not p.exists():
         raise DataError("file not found", file=path, hint="check the path")
-    if p.is_file() and p.suffix.lower() in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
-
-        if is_merged_header(pq.read_schema(p).names):
-            return read_merged(p)
-    elif p.is_file():
-        with open(p, encoding="utf-8", errors="replace") as fh:
-            header = fh.readline().strip().split(",")
-        if is_merged_header(header):
-            return read_merged(p)
-    result = build_merged(p, None, merge_options(args))
-    for note in result.loaded.notes:
-        print(note)
-    return result.bars
+    notes: list[str] = []
+    if p.is_file() and _is_merged(p):
+        try:
+            bars = read_merged(p)
+        except DataError as exc:
+            notes.append(f"{p.name}: not readable as a merged file ({exc.problem}); surveyed as a vendor file")
+        else:
+            return bars, check_bars(bars, args.tick, session_hours(args), locate=_merged_locator(p)), notes
+    found = survey(p, merge_options(args))
+    return found.bars, found.report, notes + list(found.notes)
 
 
 def cmd_data_check(args) -> int:
-    """Run ``data check``: print the summary of a merged or vendor file."""
-    from futures_vpoc.data.check import check_bars, format_check
+    """Run ``data check``: print the summary of a merged or vendor file; 1 when it has problems."""
+    from futures_vpoc.data.check import format_check
 
-    bars = read_any(args.file, args)
-    print(format_check(check_bars(bars, args.tick, session_hours(args)), args.file))
-    return 0
+    _, report, notes = read_any(args.file, args)
+    for note in notes:
+        print(note)
+    print(format_check(report, args.file))
+    return 1 if report.problems else 0
 
 
 def cmd_data_sample(args) -> int:

@@ -16,7 +16,8 @@ from pathlib import Path
 from futures_vpoc.config import RTH_END_CT, RTH_START_CT, SessionHours
 from futures_vpoc.errors import EXIT_USAGE, UsageError
 
-ES_FORMATS = ("auto", "generic", "databento", "ninjatrader", "kibot", "tradestation", "sierra", "firstrate")
+ES_FORMATS = ("auto", "generic", "databento", "ninjatrader", "kibot", "tradestation", "sierra", "firstrate",
+              "lean", "dbn")
 
 CLOSE_ENOUGH = 0.75
 """Least ``difflib`` similarity for a "did you mean" hint (``--epoch`` -> ``--epochs`` is 0.93;
@@ -97,15 +98,18 @@ def add_reading(p: argparse.ArgumentParser) -> None:
     """The flags that say how to read vendor bar files (format, zone, stamps, repairs, rolls, tick)."""
     p.add_argument("--es-format", default="auto", choices=ES_FORMATS,
                    help="vendor layout of the bar file(s); auto detects it from the content and says which")
-    p.add_argument("--tz", default=None, help="IANA time zone of the file's timestamps, overriding the format's")
+    p.add_argument("--tz", default=None,
+                   help="IANA time zone of the file's timestamps, overriding the format's; without it, "
+                        "timestamps that state none are read in the zone where the file's gaps match the "
+                        "Globex breaks (the run says which, or asks for --tz)")
     p.add_argument("--stamp", choices=("start", "end"), default=None,
-                   help="whether timestamps mark the bar start or end, overriding the format's convention")
+                   help="whether timestamps mark the bar start or end, overriding the format's convention "
+                        "or the one the file's gaps show")
     p.add_argument("--repair", action="store_true",
                    help="repair isolated bad prints, off-grid prices and bars outside sessions (counted)")
-    p.add_argument("--roll", choices=("calendar", "volume"), default="calendar",
-                   help="how per-contract files become one series (calendar: Thursday 8 days before expiry)")
-    p.add_argument("--adjust", choices=("none", "difference", "ratio"), default="none",
-                   help="back-adjustment at rolls (default none: raw prices; returns never cross a roll)")
+    p.add_argument("--roll", choices=("calendar", "volume", "none"), default="calendar",
+                   help="how per-contract files become one series, raw prices (calendar: Thursday 8 days "
+                        "before expiry, also given to a file without contracts; none: the file is one series)")
     p.add_argument("--tick", type=float, default=0.25, help="tick size in index points (ES: 0.25)")
     add_hours(p)
 

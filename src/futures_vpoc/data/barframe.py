@@ -20,15 +20,22 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from futures_vpoc.config import EXCHANGE_TZ
 from futures_vpoc.errors import DataError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 BAR_COLUMNS = ("open", "high", "low", "close", "volume", "contract", "trade_date", "rth", "vix")
 INDEX_NAME = "timestamp"
+_DAY_NS = 86_400_000_000_000
+_SEVEN_HOURS_NS = 7 * 3_600_000_000_000
 
 
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
@@ -71,28 +78,65 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def bar_width(index: pd.DatetimeIndex) -> pd.Timedelta:
-    """Nominal bar width: the most common positive spacing between consecutive bars.
+    """Nominal bar width, from the spacing each session's run of bars starts with.
+
+    The stamps are grouped by session (Central time + 7 h, the CME trade-date rule; stamps without
+    a zone are taken as UTC), and only spacings inside a session count, never one across a session
+    break. Each session votes for its smallest positive spacing, and the most voted one wins (ties:
+    the spacing seen most often inside sessions, then the smaller). Missing bars (no-trade minutes
+    that vendors omit) only widen some spacings, so a run of thin 1-minute bars whose 2-minute
+    spacings outnumber its 1-minute ones still votes 1 minute; a stray stamp sways one session only.
+    When no session holds two bars (daily bars), the most common spacing of the whole index is used.
 
     Parameters
     ----------
     index : pandas.DatetimeIndex
-        Bar start times, sorted.
+        Bar start (or end) times, any order.
 
     Returns
     -------
     pandas.Timedelta
-        One minute for a 1-minute file, one day for daily bars (weekends do not count: the mode
-        is taken). One minute when there are fewer than two bars.
+        One minute for a 1-minute file, one day for daily bars (capped at one day). One minute when
+        there are fewer than two distinct stamps.
     """
-    if len(index) < 2:
+    idx = pd.DatetimeIndex(index)
+    if len(idx) < 2:
         return pd.Timedelta(minutes=1)
-    steps = np.diff(pd.DatetimeIndex(index).as_unit("ns").asi8)
-    steps = steps[steps > 0]
-    if len(steps) == 0:
-        return pd.Timedelta(minutes=1)
-    values, counts = np.unique(steps, return_counts=True)
-    width = pd.Timedelta(int(values[np.argmax(counts)]), unit="ns")
-    return min(width, pd.Timedelta(days=1))
+    idx = (idx.tz_localize("UTC") if idx.tz is None else idx.tz_convert("UTC")).as_unit("ns")
+    t = idx.asi8
+    order = None if idx.is_monotonic_increasing else np.argsort(t, kind="stable")
+    if order is not None:
+        t = t[order]
+    steps = np.diff(t)
+    session = _session_key(idx if order is None else idx[order])
+    inside = (steps > 0) & (session[1:] == session[:-1])
+    if inside.any():
+        width = _most_voted_run_minimum(session[1:][inside], steps[inside])
+    else:
+        positive = steps[steps > 0]
+        if len(positive) == 0:
+            return pd.Timedelta(minutes=1)
+        values, counts = np.unique(positive, return_counts=True)
+        width = int(values[np.argmax(counts)])
+    return min(pd.Timedelta(width, unit="ns"), pd.Timedelta(days=1))
+
+
+def _session_key(idx: pd.DatetimeIndex) -> np.ndarray:
+    """Day number of ``(Central time + 7 h)``: the trade date of a bar on the current Globex hours."""
+    local = idx.tz_convert(EXCHANGE_TZ).tz_localize(None).as_unit("ns").asi8
+    return (local + _SEVEN_HOURS_NS) // _DAY_NS
+
+
+def _most_voted_run_minimum(session: np.ndarray, steps: np.ndarray) -> int:
+    """The smallest spacing of each session (``session`` nondecreasing), most voted; ns."""
+    starts = np.flatnonzero(np.r_[True, session[1:] != session[:-1]])
+    minima = np.minimum.reduceat(steps, starts)
+    values, votes = np.unique(minima, return_counts=True)
+    tied = values[votes == votes.max()]
+    if len(tied) == 1:
+        return int(tied[0])
+    seen = np.array([(steps == v).sum() for v in tied])
+    return int(tied[np.argmax(seen)])
 
 
 def atomic_write(path: Path, write) -> None:
@@ -111,9 +155,50 @@ def atomic_write(path: Path, write) -> None:
         raise
 
 
-def _iso_utc(idx: pd.DatetimeIndex) -> np.ndarray:
-    fmt = "%Y-%m-%dT%H:%M:%SZ" if (idx.asi8 % 1_000_000_000 == 0).all() else "%Y-%m-%dT%H:%M:%S.%fZ"
-    return np.asarray(idx.strftime(fmt))
+def _iso_utc(idx: pd.DatetimeIndex) -> "pa.Array":
+    """``2024-03-07T14:30:00Z`` per stamp (fractional seconds only when a stamp has them).
+
+    Whole-second stamps are built from the distinct days and the distinct seconds of the day and
+    joined (0.15 s for 1M bars; ``strftime`` over every stamp, pandas' or Arrow's, takes 2-12 s).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ns = idx.asi8
+    if not (ns % 1_000_000_000 == 0).all():
+        return pa.array(np.asarray(idx.strftime("%Y-%m-%dT%H:%M:%S.%fZ")), pa.string())
+    day, sec = np.divmod(ns // 1_000_000_000, 86_400)
+    days, day_at = np.unique(day, return_inverse=True)
+    secs, sec_at = np.unique(sec, return_inverse=True)
+    day_text = pa.array(np.datetime_as_string(days.astype("M8[D]")), pa.string())
+    sec_text = pa.array([f"T{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}Z" for s in secs.tolist()],
+                        pa.string())
+    return pc.binary_join_element_wise(day_text.take(pa.array(day_at)), sec_text.take(pa.array(sec_at)), "")
+
+
+def _merged_csv_table(bars: pd.DataFrame):
+    """The merged file's CSV columns as an Arrow table (text where the file holds text)."""
+    import pyarrow as pa
+
+    trade_date = bars["trade_date"].to_numpy().astype("M8[D]")
+    cols = {INDEX_NAME: _iso_utc(bars.index),
+            **{c: pa.array(bars[c].to_numpy(), pa.float64()) for c in (*PRICE_COLUMNS, "volume")},
+            "contract": pa.array(bars["contract"].to_numpy(dtype=object), pa.string()),
+            "trade_date": pa.array(np.datetime_as_string(trade_date), pa.string()),
+            "rth": pa.array(np.where(bars["rth"].to_numpy(), "true", "false"), pa.string()),
+            "vix": pa.array(bars["vix"].to_numpy(), pa.float64(), from_pandas=True)}
+    return pa.table(cols)
+
+
+def _write_merged_csv(bars: pd.DataFrame, tmp: str) -> None:
+    """Write through Arrow's CSV writer (12 s -> about 1 s for 1M bars against ``DataFrame.to_csv``);
+    the header is written by hand so that it carries no quotes, and a missing VIX is an empty field."""
+    import pyarrow.csv as pacsv
+
+    table = _merged_csv_table(bars)
+    with open(tmp, "wb") as fh:
+        fh.write((",".join(table.column_names) + "\n").encode())
+        pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False, quoting_style="none"))
 
 
 def write_merged(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
@@ -126,11 +211,7 @@ def write_merged(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
     if path.suffix.lower() in (".parquet", ".pq"):
         atomic_write(path, lambda tmp: bars.to_parquet(tmp, engine="pyarrow", index=True))
         return path
-    text = bars.copy()
-    text.index = pd.Index(_iso_utc(bars.index), name=INDEX_NAME)
-    text["trade_date"] = bars["trade_date"].dt.strftime("%Y-%m-%d")
-    text["rth"] = np.where(bars["rth"].to_numpy(), "true", "false")
-    atomic_write(path, lambda tmp: text.to_csv(tmp, index=True, lineterminator="\n"))
+    atomic_write(path, lambda tmp: _write_merged_csv(bars, tmp))
     return path
 
 

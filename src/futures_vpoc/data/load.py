@@ -7,33 +7,37 @@ Per-contract files are not spliced into one continuous series here (see the roll
 
 Bar stamps: an end-stamped bar starts one bar width earlier, the width being the most common
 positive spacing of the file's stamps (:func:`futures_vpoc.data.barframe.bar_width`). Where the
-convention is unknown (``stamp="auto"``; FirstRate's default) both readings are placed in the
-Globex calendar and the one that puts fewer bars outside every session wins: on a post-2015 day
-start-stamped 1-minute bars run 17:00..15:59 CT, end-stamped ones 17:01..16:00 CT
-(``shared/reference/es_market_and_data_formats.md``, "Detection rules for ambiguous vendors").
+zone or the convention is unknown (naive stamps without ``--tz``, FirstRate's stamps, ``stamp="auto"``)
+it is told from where the file's gaps fall against the Globex closures
+(:mod:`futures_vpoc.data.clock`): on a post-2015 day start-stamped 1-minute bars run 17:00..15:59 CT,
+end-stamped ones 17:01..16:00 CT (``shared/reference/es_market_and_data_formats.md``, "Detection
+rules for ambiguous vendors"). Daily bars dated without a time of day start at the Globex open of
+their trade date; a date that is no trade date is refused by line, or dropped with ``repair``.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from futures_vpoc import progress
-from futures_vpoc.calendar import assign_sessions
 from futures_vpoc.config import ES_TICK_SIZE, SessionHours
 from futures_vpoc.data.barframe import bar_width
-from futures_vpoc.data.contracts import parse_contract
+from futures_vpoc.data.contracts import Contract, contract_names, resolve_years, split_code
+from futures_vpoc.data.files import bar_files
+from futures_vpoc.data.clock import infer_clock
 from futures_vpoc.data.formats import FORMATS, PRICE_FIELDS, RawBars, read_bars
+from futures_vpoc.data.formats.dateonly import DATE_ONLY_ZONE, refuse_non_trade_date
 from futures_vpoc.data.validate import Bars, Sources, check_file, validate
 from futures_vpoc.errors import DataError
 
 COLUMNS = ("timestamp", "open", "high", "low", "close", "volume", "contract", "trade_date", "rth")
 """Columns of :attr:`LoadedBars.bars`, in order."""
+_DAY_NS = 86_400 * 10**9
 
 
 @dataclass(frozen=True)
@@ -63,26 +67,6 @@ class LoadedBars:
     repairs: dict[str, int]
 
 
-def bar_files(path: str | os.PathLike) -> list[Path]:
-    """The file itself, or every visible file in a folder sorted by name.
-
-    Raises
-    ------
-    DataError
-        When the path does not exist or the folder holds no file.
-    """
-    path = Path(path)
-    if path.is_file():
-        return [path]
-    if not path.exists():
-        raise DataError("file or folder not found", file=str(path), hint="check the --es path")
-    files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
-    if not files:
-        raise DataError("no bar files in the folder", file=str(path),
-                        hint="put one file per contract (CSV, TXT or Parquet) in it")
-    return files
-
-
 def _to_bar_start(raw: RawBars, hours: SessionHours | None) -> tuple[np.ndarray, str | None]:
     """Bar-start stamps of a file (ns UTC) and, when the stamp was detected, a note saying how."""
     if raw.stamp == "start" or len(raw) == 0:
@@ -92,45 +76,55 @@ def _to_bar_start(raw: RawBars, hours: SessionHours | None) -> tuple[np.ndarray,
     ends_shifted = raw.ts - width
     if raw.stamp == "end":
         return ends_shifted, None
-    out_start = _outside(raw.ts, hours)
-    out_end = _outside(ends_shifted, hours)
-    chosen = "end" if out_end < out_start else "start"
-    raw.stamp = chosen
-    how = "" if out_end != out_start else "; both fit equally, start assumed"
-    note = (f"{raw.path.name}: bar stamp detected as {chosen} ({out_start} bars outside Globex sessions "
-            f"if start-stamped, {out_end} if end-stamped{how})")
-    return (ends_shifted if chosen == "end" else raw.ts), note
+    # "auto" left by a reader whose zone is fixed (UTC stamps): tell the convention from the file's
+    # gaps (readers of wall-clock stamps tell zone and convention themselves, futures_vpoc.data.clock).
+    chosen = infer_clock(raw.ts, zones=("UTC",), file=str(raw.path), column="timestamp",
+                         line=lambda: raw.lines.line(int(raw.row[0])))
+    raw.stamp = chosen.stamp
+    note = f"{raw.path.name}: bar stamp detected as {chosen.stamp}: {chosen.evidence}"
+    return (ends_shifted if chosen.stamp == "end" else raw.ts), note
 
 
-def _outside(ts: np.ndarray, hours: SessionHours | None) -> int:
-    sess = assign_sessions(pd.DatetimeIndex(ts.view("M8[ns]")).tz_localize("UTC"), hours)
-    return int((~sess.in_session).sum())
+def _row_contracts(raw: RawBars, ts: np.ndarray, keys: dict) -> np.ndarray:
+    """Id in ``keys`` of each row's contract (``keys`` maps a Contract or a non-contract symbol to its id
+    and grows here). A one-digit year is resolved from each row's own bar start (``ts``), so one symbol
+    may name two contracts a decade apart (:func:`~futures_vpoc.data.contracts.resolve_years`)."""
+    out = np.zeros(len(raw), dtype=np.int32)
+    for k, name in enumerate(raw.contract_names):
+        sel = np.ones(len(raw), dtype=bool) if len(raw.contract_names) == 1 else raw.contract_codes == k
+        parts = split_code(name)
+        if parts is None or len(parts[2]) == 2:
+            key = name if parts is None else Contract(2000 + int(parts[2]), parts[1], parts[0])
+            out[sel] = keys.setdefault(key, len(keys))
+            continue
+        root, month, digit = parts[0], parts[1], int(parts[2])
+        years = resolve_years(month, digit, ts[sel] // _DAY_NS)
+        if len(years) and years.min() == years.max():
+            out[sel] = keys.setdefault(Contract(int(years[0]), month, root), len(keys))
+        elif len(years):
+            uniq, inverse = np.unique(years, return_inverse=True)
+            ids = [keys.setdefault(Contract(int(y), month, root), len(keys)) for y in uniq]
+            out[sel] = np.asarray(ids, dtype=np.int32)[inverse]
+    return out
 
 
-def _contract_order(names: list[str], first_ts: dict[str, int]) -> list[str]:
-    """Contracts in expiry order (a symbol that is no contract code goes last, by name)."""
-    def key(name: str):
-        near = pd.Timestamp(first_ts[name], unit="ns").date() if name in first_ts else None
-        try:
-            c = parse_contract(name, near)
-            return (0, c.year, c.month, name)
-        except ValueError:
-            return (1, 0, 0, name)
-    return sorted(names, key=key)
+def _contract_order(keys: dict) -> tuple[np.ndarray, list[str]]:
+    """Rank of each key id in expiry order (a symbol that is no contract code goes last, by name) and
+    the names in that order (:func:`~futures_vpoc.data.contracts.contract_names`)."""
+    shown = contract_names(k for k in keys if isinstance(k, Contract))
+    order = sorted(keys, key=lambda k: (0, k.year, k.month, shown[k]) if isinstance(k, Contract) else (1, 0, 0, k))
+    rank = np.zeros(len(keys), dtype=np.int32)
+    for i, k in enumerate(order):
+        rank[keys[k]] = i
+    return rank, [shown.get(k, k) if isinstance(k, Contract) else k for k in order]
 
 
 def _combine(raws: list[RawBars], starts: list[np.ndarray]) -> tuple[Bars, list[str]]:
     """All files' bars in one :class:`Bars`, sorted by (contract, start), stable in file order."""
-    first_ts: dict[str, int] = {}
-    for raw, ts in zip(raws, starts):
-        for code, name in enumerate(raw.contract_names):
-            sel = ts[raw.contract_codes == code] if len(raw.contract_names) > 1 else ts
-            if len(sel):
-                first_ts[name] = min(first_ts.get(name, int(sel[0])), int(sel.min()))
-    names = _contract_order(sorted({n for r in raws for n in r.contract_names}), first_ts)
-    rank = {n: i for i, n in enumerate(names)}
-    codes = [np.asarray([rank[n] for n in r.contract_names], dtype=np.int32)[r.contract_codes]
-             for r in raws]
+    keys: dict = {}
+    ids = [_row_contracts(raw, ts, keys) for raw, ts in zip(raws, starts)]
+    rank, names = _contract_order(keys)
+    codes = [rank[i] for i in ids]
     bars = Bars(
         ts=np.concatenate(starts).astype(np.int64, copy=False),
         **{k: np.concatenate([getattr(r, k) for r in raws]).astype(np.float64, copy=False) for k in
@@ -196,13 +190,15 @@ def load_es(path: str | os.PathLike, fmt: str = "auto", tz: str | None = None, s
     """
     if fmt not in FORMATS:
         raise DataError("unknown --es-format", value=fmt, hint=f"choose one of {', '.join(FORMATS)}")
-    files = bar_files(path)
+    files = bar_files(path, fmt)  # a folder: one layout, LEAN quote/openinterest zips skipped
     raws = [read_bars(f, fmt, tz=tz, stamp=stamp)
             for f in progress.bar(files, desc="reading bar files", unit="file", enabled=len(files) > 1)]
-    notes: list[str] = []
+    notes: list[str] = list(files.notes)
     starts = []
     for raw in raws:
         check_file(raw)
+        if raw.zone == DATE_ONLY_ZONE and not repair:  # with --repair they are dropped as outside sessions
+            refuse_non_trade_date(raw.ts, raw.row, raw.lines)
         start, note = _to_bar_start(raw, hours)
         starts.append(start)
         notes.extend(raw.notes)

@@ -1,6 +1,7 @@
 """Build the merged ES+VIX file that the seed's commands read.
 
-``load_es`` (vendor file or folder, validated) -> ``build_continuous`` (roll) -> VIX as of its
+``load_es`` (vendor file or folder, validated) -> calendar contracts for a file that names none
+(:mod:`futures_vpoc.data.continuity`) -> ``build_continuous`` (roll, raw prices) -> VIX as of its
 publication time -> BarFrame. Nothing is written unless every step succeeded.
 """
 
@@ -15,6 +16,7 @@ import pandas as pd
 
 from futures_vpoc.config import VIX_PUBLICATION_CT, SessionHours
 from futures_vpoc.data.barframe import bar_width, conform
+from futures_vpoc.data.continuity import with_contracts
 from futures_vpoc.data.load import LoadedBars, load_es
 from futures_vpoc.data.rolls import ContinuousSeries, build_continuous
 from futures_vpoc.data.vix import attach_vix, read_vix_history
@@ -29,7 +31,6 @@ class MergeOptions:
     stamp: str | None = None
     repair: bool = False
     roll: str = "calendar"
-    adjustment: str = "none"
     tick: float = 0.25
     hours: SessionHours = SessionHours()
     vix_time: dt.time = VIX_PUBLICATION_CT
@@ -38,7 +39,7 @@ class MergeOptions:
 
 @dataclass(frozen=True)
 class MergeResult:
-    """The merged BarFrame and how it was obtained."""
+    """The merged BarFrame and how it was obtained (``loaded.notes`` includes the contract warning)."""
 
     bars: pd.DataFrame
     loaded: LoadedBars
@@ -58,7 +59,11 @@ def with_vix(bars: pd.DataFrame, vix_close: pd.Series | None, options: MergeOpti
 
 
 def build_merged(es_path: str | Path, vix_path: str | Path | None, options: MergeOptions) -> MergeResult:
-    """Load, validate, roll and merge; return the BarFrame without writing anything.
+    """Load, validate, assign contracts, roll and merge; return the BarFrame without writing anything.
+
+    A file that names no contract gets the calendar front contract of each trade date unless
+    ``options.roll == "none"`` (:func:`futures_vpoc.data.continuity.with_contracts`); the warning
+    that names the boundaries is the last of ``result.loaded.notes``.
 
     Raises
     ------
@@ -68,7 +73,8 @@ def build_merged(es_path: str | Path, vix_path: str | Path | None, options: Merg
     vix_close = read_vix_history(vix_path) if vix_path is not None else None
     loaded = load_es(es_path, fmt=options.es_format, tz=options.tz, stamp=options.stamp,
                      repair=options.repair, tick=options.tick, hours=options.hours)
-    series = build_continuous(loaded.bars, method=options.roll, adjustment=options.adjustment)
+    loaded = with_contracts(loaded, Path(es_path).name, options.roll)
+    series = build_continuous(loaded.bars, method=options.roll)
     bars = conform(with_vix(series.bars, vix_close, options))
     return MergeResult(bars=bars, loaded=loaded, series=series,
                        vix_rows=0 if vix_close is None else len(vix_close))

@@ -17,13 +17,20 @@ Rules (``shared/reference/es_market_and_data_formats.md`` section 1, "Roll conve
   earliest-delivery contract that trades on the first date. If the active contract has no bars on a
   date (it expired, or its data end) the series moves to the next contract that has; a date on which
   neither it nor a later contract has bars is left out rather than switching back.
-* ``adjustment``: ``"none"`` (raw splice), ``"difference"`` (backwards Panama canal: each roll's gap
-  ``close_new - close_old`` at the last timestamp before the switch where both contracts have a bar
-  is added to every earlier bar, so the last contract shows true prices), ``"ratio"`` (earlier OHLC
-  multiplied by ``close_new / close_old``, cumulatively).
+* ``method="none"``: the input is one series already (an index, or a series rolled elsewhere); it
+  passes through unchanged and input with several contracts is refused.
 
-Returns are never to be computed across a roll: :attr:`ContinuousSeries.rolls` records each switch
-and the ``contract`` column keeps each bar's true contract (dollar P&L uses raw price changes).
+Prices stay raw: there is no back-adjustment. A backwards (Panama or ratio) adjustment shifts every
+bar before a roll by the gap at that roll, so the series at time *t* would depend on rolls after *t*
+and appending a month of data would change the past; the series built from data truncated at any
+trade date equals the full series up to that date. Returns are never to be computed across a roll:
+:attr:`ContinuousSeries.rolls` records each switch with its gap and ratio (information only), and
+the ``contract`` column keeps each bar's true contract, at whose change features, labels and
+profiles restart (dollar P&L uses raw price changes).
+
+A contract's one-digit year (``ESH5``) is resolved from its first trade date
+(:func:`~futures_vpoc.data.contracts.contract_at`); two-digit names (``ESH15``, ``ESH25``, which the
+loader uses when one load holds both) are taken as written.
 """
 
 from __future__ import annotations
@@ -34,11 +41,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from futures_vpoc.data.contracts import Contract, parse_contract
+from futures_vpoc.data.contracts import Contract, contract_at
 from futures_vpoc.errors import DataError
 
-METHODS = ("calendar", "volume")
-ADJUSTMENTS = ("none", "difference", "ratio")
+METHODS = ("calendar", "volume", "none")
 REQUIRED = ("timestamp", "open", "high", "low", "close", "volume", "contract", "trade_date", "rth")
 _PRICES = ["open", "high", "low", "close"]
 
@@ -81,19 +87,16 @@ class ContinuousSeries:
     ----------
     bars : pandas.DataFrame
         Indexed by unique, increasing bar-start ``timestamp`` (UTC); the input's columns less
-        ``timestamp``; ``contract`` = the true contract of each bar; prices adjusted as requested.
+        ``timestamp``; ``contract`` = the true contract of each bar; raw prices.
     rolls : tuple of RollPoint
         The switches, in time order.
-    adjustment : str
-        ``"none"``, ``"difference"`` or ``"ratio"``.
     """
 
     bars: pd.DataFrame
     rolls: tuple[RollPoint, ...]
-    adjustment: str
 
 
-def build_continuous(bars: pd.DataFrame, method: str = "calendar", adjustment: str = "none") -> ContinuousSeries:
+def build_continuous(bars: pd.DataFrame, method: str = "calendar") -> ContinuousSeries:
     """Splice per-contract bars into one series, one contract per trade date.
 
     Parameters
@@ -103,32 +106,34 @@ def build_continuous(bars: pd.DataFrame, method: str = "calendar", adjustment: s
         start, tz-aware; or a DatetimeIndex named ``timestamp``), ``open high low close`` (points),
         ``volume``, ``contract`` (e.g. ``ESH4``), ``trade_date`` (datetime64, naive), ``rth``;
         other columns are carried along.
-    method : {"calendar", "volume"}
-        How the active contract is chosen (module docstring).
-    adjustment : {"none", "difference", "ratio"}
-        Back-adjustment of OHLC before each roll (module docstring); volume is never adjusted.
+    method : {"calendar", "volume", "none"}
+        How the active contract is chosen (module docstring); ``"none"``: the input is one series.
 
     Returns
     -------
     ContinuousSeries
-        One bar per timestamp. A single-contract input comes back unchanged (sorted by time) with
-        no rolls.
+        One bar per timestamp, raw prices. A single-contract input comes back unchanged (sorted by
+        time) with no rolls.
 
     Raises
     ------
     DataError
-        Unknown ``method``/``adjustment``; a missing column; naive timestamps; bars without a trade
-        date; an unreadable or mixed-product contract code; duplicate timestamps within a contract;
-        for ``difference``/``ratio``, a roll with no timestamp where both contracts have a bar.
+        Unknown ``method``; a missing column; naive timestamps; bars without a trade date; an
+        unreadable or mixed-product contract code; duplicate timestamps within a contract; with
+        ``method="none"``, bars of several contracts.
     """
     _check_choice("method", method, METHODS)
-    _check_choice("adjustment", adjustment, ADJUSTMENTS)
     frame = _prepare(bars)
+    if method == "none" and frame["contract"].nunique() > 1:
+        names = sorted(frame["contract"].unique())
+        raise DataError(f"--roll none takes one series, but the bars hold {len(names)} contracts",
+                        column="contract", value=", ".join(names[:4]) + (" ..." if len(names) > 4 else ""),
+                        hint="use --roll calendar or --roll volume to splice per-contract bars")
     if frame.empty or frame["contract"].nunique() == 1:
         # One contract (whatever its name, e.g. "ES" for a file that names none): nothing to roll.
         out = frame.set_index("timestamp")
         _check_unique(out.index)
-        return ContinuousSeries(bars=out, rolls=(), adjustment=adjustment)
+        return ContinuousSeries(bars=out, rolls=())
     contracts = _contracts(frame)
     codes = [c.code_in_data for c in contracts]
     per_session = frame.groupby(["trade_date", "contract"]).agg(
@@ -142,9 +147,7 @@ def build_continuous(bars: pd.DataFrame, method: str = "calendar", adjustment: s
     keep = frame["contract"].to_numpy() == frame["trade_date"].map(active).to_numpy()
     out = frame.loc[keep].set_index("timestamp")
     _check_unique(out.index)
-    rolls = _roll_points(frame, out, method, adjustment)
-    out = _adjust(out, rolls, adjustment)
-    return ContinuousSeries(bars=out, rolls=tuple(rolls), adjustment=adjustment)
+    return ContinuousSeries(bars=out, rolls=tuple(_roll_points(frame, out, method)))
 
 
 def _check_choice(name: str, value: str, valid: tuple[str, ...]) -> None:
@@ -189,9 +192,8 @@ def _contracts(frame: pd.DataFrame) -> list[_DataContract]:
     """Contracts present in the data, ordered by delivery month."""
     found = []
     for code, dates in frame.groupby("contract", sort=True)["trade_date"]:
-        near = dates.iloc[len(dates) // 2].date()
         try:
-            found.append(_DataContract(parse_contract(code, near=near), code))
+            found.append(_DataContract(contract_at(code, dates.min().date()), code))
         except ValueError:
             raise DataError("not a futures contract code", column="contract", value=code,
                             hint="contract codes look like ESH4 or ESH24") from None
@@ -248,7 +250,7 @@ def _check_unique(index: pd.DatetimeIndex) -> None:
                         value=str(dup), hint="remove duplicate bars within each contract file")
 
 
-def _roll_points(frame: pd.DataFrame, out: pd.DataFrame, method: str, adjustment: str) -> list[RollPoint]:
+def _roll_points(frame: pd.DataFrame, out: pd.DataFrame, method: str) -> list[RollPoint]:
     """One RollPoint per change of ``contract`` in ``out``, with the gap at the reference bar."""
     codes = out["contract"].to_numpy()
     where = np.flatnonzero(codes[1:] != codes[:-1]) + 1
@@ -263,14 +265,6 @@ def _roll_points(frame: pd.DataFrame, out: pd.DataFrame, method: str, adjustment
         switch = out.index[i]
         day = out["trade_date"].iloc[i].date()
         gap, ratio = _gap(ts_all, close_all, rows[old], rows[new], switch.value)
-        if np.isnan(gap) and adjustment != "none":
-            raise DataError(f"no bar where both {old} and {new} trade before the roll on {day}",
-                            column="contract", value=f"{old}->{new}",
-                            hint=f"{adjustment} adjustment needs an overlapping bar; "
-                                 "supply overlapping data or use adjustment none")
-        if adjustment == "ratio" and not (ratio > 0 and np.isfinite(ratio)):
-            raise DataError(f"ratio adjustment impossible at the {old}->{new} roll on {day}",
-                            column="close", value=ratio, hint="use adjustment difference or none")
         points.append(RollPoint(day, old, new, switch, gap, ratio, method))
     return points
 
@@ -297,22 +291,4 @@ def _gap(ts: np.ndarray, close: np.ndarray, old: np.ndarray, new: np.ndarray, sw
     return c_new - c_old, ratio
 
 
-def _adjust(out: pd.DataFrame, rolls: list[RollPoint], adjustment: str) -> pd.DataFrame:
-    """Back-adjust OHLC so the last contract keeps its true prices."""
-    if adjustment == "none" or not rolls:
-        return out
-    switches = pd.DatetimeIndex([r.switch_time for r in rolls]).as_unit("ns").asi8
-    segment = np.searchsorted(switches, out.index.asi8, side="right")
-    out = out.copy()
-    if adjustment == "difference":
-        gaps = np.array([r.gap for r in rolls] + [0.0])
-        offset = np.cumsum(gaps[::-1])[::-1]  # offset[k] = sum of the gaps of rolls k, k+1, ...
-        out[_PRICES] = out[_PRICES].to_numpy() + offset[segment][:, None]
-    else:
-        ratios = np.array([r.ratio for r in rolls] + [1.0])
-        factor = np.cumprod(ratios[::-1])[::-1]
-        out[_PRICES] = out[_PRICES].to_numpy() * factor[segment][:, None]
-    return out
-
-
-__all__ = ["ADJUSTMENTS", "METHODS", "ContinuousSeries", "RollPoint", "build_continuous"]
+__all__ = ["METHODS", "ContinuousSeries", "RollPoint", "build_continuous"]

@@ -7,9 +7,11 @@ from pathlib import Path
 
 from futures_vpoc.data.formats.csvread import likely_delimiter, require_lines
 from futures_vpoc.data.formats.databento import read_databento
+from futures_vpoc.data.formats.dbn import is_dbn, read_dbn
 from futures_vpoc.data.formats.firstrate import read_firstrate
-from futures_vpoc.data.formats.generic import read_generic
+from futures_vpoc.data.formats.generic import DATED_ROW, read_generic
 from futures_vpoc.data.formats.kibot import read_kibot
+from futures_vpoc.data.formats.lean import lean_entries, read_lean
 from futures_vpoc.data.formats.ninjatrader import read_ninjatrader
 from futures_vpoc.data.formats.parquet import is_parquet
 from futures_vpoc.data.formats.rawbars import FORMATS, STAMPS, RawBars
@@ -35,7 +37,7 @@ def detect_format(path: str | Path) -> str:
     Parameters
     ----------
     path : str or pathlib.Path
-        A CSV/text or Parquet file.
+        A CSV/text or Parquet file, a LEAN minute zip or a DBN file.
 
     Returns
     -------
@@ -49,6 +51,15 @@ def detect_format(path: str | Path) -> str:
         line and lists the supported formats).
     """
     path = Path(path)
+    if is_dbn(path) or path.name.lower().endswith((".dbn", ".dbn.zst")):
+        return "dbn"  # a damaged one too: the DBN reader says what is wrong with it
+    if path.suffix.lower() == ".zip":
+        entries = lean_entries(path)
+        if entries:
+            return "lean"
+        raise DataError("zip archive that is not a LEAN minute zip (no <YYYYMMDD>_<root>_minute_trade_<YYYYMM>.csv "
+                        "inside)" if entries is not None else "not a readable zip archive", file=str(path),
+                        hint="unzip it and pass the bar file inside")
     if is_parquet(path):
         import pyarrow.parquet as pq
 
@@ -68,6 +79,8 @@ def detect_format(path: str | Path) -> str:
         return "kibot"
     if _FIRSTRATE_ROW.match(line):
         return "firstrate"
+    if DATED_ROW.match(line):
+        return "generic"  # header-less date[,time],open,high,low,close,volume (e.g. 20230103,093000,...)
     if set(fields) & {"open", "high", "low", "close", "last"}:
         return "generic"  # a header naming prices; the generic reader says what is missing
     raise DataError(
@@ -84,6 +97,8 @@ READERS = {
     "tradestation": read_tradestation,
     "sierra": read_sierra,
     "firstrate": read_firstrate,
+    "lean": read_lean,
+    "dbn": read_dbn,
 }
 
 
@@ -124,5 +139,9 @@ def read_bars(path: str | Path, fmt: str = "auto", tz: str | None = None,
                         hint="check the path and its permissions") from None
     verb = "detected" if fmt == "auto" else "read as"
     stamp_text = "bar stamp detected" if raw.stamp == "auto" else f"bar {raw.stamp}"
-    raw.notes.insert(0, f"{path.name}: {verb} {chosen} ({raw.zone}, {stamp_text})")
+    if raw.layout:  # e.g. "ES_1min.csv: read as firstrate (header), America/New_York, bar start: <evidence>"
+        evidence = f": {raw.evidence}" if raw.evidence else ""
+        raw.notes.insert(0, f"{path.name}: {verb} {chosen} ({raw.layout}), {raw.zone}, {stamp_text}{evidence}")
+    else:
+        raw.notes.insert(0, f"{path.name}: {verb} {chosen} ({raw.zone}, {stamp_text})")
     return raw

@@ -1,7 +1,8 @@
 """What the header-less vendor layouts (NinjaTrader, Kibot, FirstRate) share.
 
 Their columns are fixed: the time (one column, or a date and a time column) then open, high, low,
-close and volume; the contract comes from the file name.
+close and volume; the contract comes from the file name. A zone or stamp convention that neither
+the format nor the user fixes is told from the file (:mod:`futures_vpoc.data.clock`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pyarrow as pa
 from futures_vpoc.data.formats.csvread import read_csv
 from futures_vpoc.data.formats.linemap import LineMap
 from futures_vpoc.data.formats.rawbars import F64, OHLCV, RawBars, assemble
-from futures_vpoc.data.formats.times import localize
+from futures_vpoc.data.formats.times import place_wall_clock
 
 
 def read_headerless(path: Path, delimiter: str, time_columns: list[str],
@@ -47,7 +48,16 @@ def read_headerless(path: Path, delimiter: str, time_columns: list[str],
 
 
 def headerless_bars(path: Path, fmt: str, table: pa.Table, wall: np.ndarray, lines: LineMap,
-                    zone: str, stamp: str) -> RawBars:
-    """Localise wall-clock stamps ``wall`` (ns) in ``zone`` and assemble :class:`RawBars`."""
-    ts = localize(wall, zone, lines, "time")
-    return assemble(path, fmt, ts, table, dict(zip(OHLCV, OHLCV)), lines, stamp, zone)
+                    zone: str | None, stamp: str | None, *, prior_zone: str | None = None,
+                    layout: str = "") -> RawBars:
+    """Localise wall-clock stamps ``wall`` (ns) and assemble :class:`RawBars`.
+
+    ``zone``/``stamp`` None (or ``stamp="auto"``): told from the file
+    (:func:`~futures_vpoc.data.formats.times.place_wall_clock`; ``prior_zone`` is the zone the format
+    documents); ``layout`` goes into the note.
+    """
+    ts, zone, stamp, evidence = place_wall_clock(wall, lines, "time", tz=zone, stamp=stamp,
+                                                 prior_zone=prior_zone)
+    raw = assemble(path, fmt, ts, table, dict(zip(OHLCV, OHLCV)), lines, stamp, zone)
+    raw.layout, raw.evidence = layout, evidence
+    return raw

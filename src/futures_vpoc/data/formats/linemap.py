@@ -46,18 +46,29 @@ class LineMap:
             self._blanks = np.asarray(blanks, dtype=np.int64)
         return self._blanks
 
+    def name(self, row: int | None = None) -> str:
+        """What an error calls the file of data row ``row`` (the path; a zip names its entry too)."""
+        return str(self.path)
+
     def line(self, row: int) -> int | None:
         """1-based line of data row ``row`` (header counted); None for Parquet."""
         if not self.text:
             return None
-        blanks = self._blank_lines()
-        base = self.header_lines + int(row) + 1
-        line = base
-        while True:  # fixed point: line = base + (blank lines at or before line)
-            nxt = base + int(np.searchsorted(blanks, line, side="right"))
-            if nxt == line:
-                return line
-            line = nxt
+        return line_past_blanks(self.header_lines + int(row) + 1, self._blank_lines())
+
+
+def line_past_blanks(base: int, blanks: np.ndarray) -> int:
+    """1-based line of the data row that would be on line ``base`` if the file had no blank lines.
+
+    ``blanks``: sorted 1-based numbers of the blank lines. Fixed point of
+    ``line = base + (blank lines at or before line)``.
+    """
+    line = base
+    while True:
+        nxt = base + int(np.searchsorted(blanks, line, side="right"))
+        if nxt == line:
+            return line
+        line = nxt
 
 
 def fail(problem: str, lines: LineMap, row: int | None = None, *, column: str | None = None,
@@ -69,7 +80,7 @@ def fail(problem: str, lines: LineMap, row: int | None = None, *, column: str | 
     line = None if row is None else lines.line(row)
     if row is not None and line is None:
         problem = f"row {int(row) + 1}: {problem}"
-    return DataError(problem, file=str(lines.path), line=line, column=column, value=value,
+    return DataError(problem, file=lines.name(row), line=line, column=column, value=value,
                      hint=hint, more=more)
 
 

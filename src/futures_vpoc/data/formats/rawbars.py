@@ -16,10 +16,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from futures_vpoc.data.contracts import contract_from_filename, parse_contract
+from futures_vpoc.config import MONTH_CODES
+from futures_vpoc.data.contracts import contract_from_filename, split_code
 from futures_vpoc.data.formats.linemap import LineMap, fail, first_null
 
-FORMATS = ("auto", "generic", "databento", "ninjatrader", "kibot", "tradestation", "sierra", "firstrate")
+FORMATS = ("auto", "generic", "databento", "ninjatrader", "kibot", "tradestation", "sierra", "firstrate",
+           "lean", "dbn")
 """Accepted values of ``fmt`` / ``--es-format``."""
 
 STAMPS = ("start", "end", "auto")
@@ -58,6 +60,12 @@ class RawBars:
         Where the time zone came from, for notes (e.g. ``"UTC"``, ``"America/New_York"``).
     notes : list of str
         Human lines about choices made while reading.
+    layout : str
+        The file's layout within its format, for the note (e.g. ``"header"``, ``"no header, date +
+        time columns"``, ``"date only"``); empty when the format has a single layout.
+    evidence : str
+        How the zone and the stamp convention were told from the file (:mod:`futures_vpoc.data.clock`),
+        for the note; empty when the format, the text or the user fixed them.
     """
 
     path: Path
@@ -75,6 +83,8 @@ class RawBars:
     stamp: str
     zone: str
     notes: list[str] = field(default_factory=list)
+    layout: str = ""
+    evidence: str = ""
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -109,7 +119,7 @@ def assemble(path: Path, fmt: str, ts: np.ndarray, table: pa.Table, cols: dict, 
     """
     notes = [] if notes is None else notes
     if contracts is None:
-        contracts = file_contract(path, len(ts), first_date(ts), notes)
+        contracts = file_contract(path, len(ts), notes)
     codes, names = contracts
     return RawBars(
         path=path, fmt=fmt, ts=ts,
@@ -123,30 +133,41 @@ def assemble(path: Path, fmt: str, ts: np.ndarray, table: pa.Table, cols: dict, 
 
 def contract_column(values: pa.ChunkedArray | pa.Array, near: dt.date | None,
                     lines: LineMap, column: str) -> tuple[np.ndarray, list[str]]:
-    """Per-row contract codes from a symbol column; symbols normalised (``ESH24`` -> ``ESH4``)."""
+    """Per-row contract codes from a symbol column.
+
+    Symbols are normalised in spelling only (``esh4 `` -> ``ESH4``; ``ESH24`` keeps its two-digit
+    year). ``near`` is not used: the loader resolves each one-digit year from each row's own bar
+    date (:func:`futures_vpoc.data.contracts.resolve_years`), so one symbol may name two contracts
+    a decade apart.
+    """
     enc = pc.dictionary_encode(pc.utf8_trim_whitespace(pc.cast(values, pa.string())))
     if isinstance(enc, pa.ChunkedArray):
         enc = enc.combine_chunks()
     if enc.null_count:
         raise fail("missing contract symbol", lines, first_null(enc), column=column,
                    hint="fill the symbol column")
-    names = [_normalise_symbol(s, near) for s in enc.dictionary.to_pylist()]
+    names = [_normalise_symbol(s) for s in enc.dictionary.to_pylist()]
     codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32)
-    uniq = sorted(set(names))  # two spellings of one contract share a code
+    uniq = sorted(set(names))  # two spellings of one symbol share a code
     remap = np.asarray([uniq.index(n) for n in names], dtype=np.int32)
     return remap[codes] if len(codes) else codes, uniq
 
 
-def _normalise_symbol(sym: str, near: dt.date | None) -> str:
-    try:
-        return parse_contract(sym, near).code
-    except ValueError:
+def _normalise_symbol(sym: str) -> str:
+    parts = split_code(sym)
+    if parts is None:
         return sym.strip()
+    root, month, digits = parts
+    return f"{root}{MONTH_CODES[month - 1]}{digits}"
 
 
-def file_contract(path: Path, n: int, near: dt.date | None, notes: list[str]) -> tuple[np.ndarray, list[str]]:
-    """One contract for all ``n`` rows, from the file name (``'ES'``, with a note, when it has none)."""
-    code = contract_from_filename(path.name, near)
+def file_contract(path: Path, n: int, notes: list[str]) -> tuple[np.ndarray, list[str]]:
+    """One contract symbol for all ``n`` rows, from the file name (``'ES'``, with a note, when it has none).
+
+    The symbol keeps the year digits of the name (``ESH5``, ``ES 03-25.Last.txt`` -> ``ESH25``); the
+    loader resolves a one-digit year from the file's bar dates.
+    """
+    code = contract_from_filename(path.name)
     if code is None:
         code = "ES"
         notes.append(f"{path.name}: no contract in the file or its name; contract set to 'ES'")
@@ -154,5 +175,5 @@ def file_contract(path: Path, n: int, near: dt.date | None, notes: list[str]) ->
 
 
 def first_date(ts: np.ndarray) -> dt.date | None:
-    """Date of the first stamp, to resolve one-digit contract years; None when there are no bars."""
+    """Date of the first stamp; None when there are no bars (one-digit years are resolved per row by the loader)."""
     return pd.Timestamp(int(ts[0]), unit="ns").date() if len(ts) else None

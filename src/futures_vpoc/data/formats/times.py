@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from futures_vpoc.data.clock import STAMPS, ZONES, infer_clock
 from futures_vpoc.data.formats.linemap import LineMap, fail, first_null
 from futures_vpoc.errors import DataError
 
@@ -24,9 +25,10 @@ FRACTION = re.compile(r"(:\d{2})\.(\d{1,9})")
 """Fractional seconds after ``:SS`` (never the dots of a ``dd.mm.yyyy`` date)."""
 _STRPTIME_CANDIDATES = (
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M",
-    "%Y%m%d %H%M%S", "%Y%m%d %H:%M:%S", "%Y%m%d %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M",
-    "%m/%d/%Y %H%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M",
-    "%Y-%m-%d", "%m/%d/%Y", "%Y%m%d",
+    "%Y%m%d %H%M%S", "%Y%m%d %H%M", "%Y%m%d %H:%M:%S", "%Y%m%d %H:%M", "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M", "%m/%d/%Y %H%M%S", "%m/%d/%Y %H%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
+    "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M",
+    "%Y-%m-%d", "%m/%d/%Y", "%Y%m%d", "%Y/%m/%d", "%Y.%m.%d", "%d.%m.%Y",
 )
 
 
@@ -164,12 +166,21 @@ def checked_times(table: pa.Table, col: str, lines: LineMap) -> np.ndarray:
     return arr.cast(pa.int64()).to_numpy()
 
 
-def date_time_text(table: pa.Table, date_col: str, time_col: str, pad_hhmm: bool = False) -> pa.Array:
-    """``date + ' ' + time`` as one string column (TradeStation ``901`` -> ``0901`` when asked)."""
+def date_time_text(table: pa.Table, date_col: str, time_col: str, pad_hhmm: bool = False,
+                   pad_digits: bool = False) -> pa.Array:
+    """``date + ' ' + time`` as one string column.
+
+    ``pad_hhmm``: TradeStation ``901`` -> ``0901``. ``pad_digits``: a time column of digits only
+    (written as an integer, leading zeros lost) is padded to ``HHMMSS`` when its longest cell has
+    5 or 6 digits (``93000`` -> ``093000``), else to ``HHMM`` (``930`` -> ``0930``).
+    """
     d = pc.utf8_trim_whitespace(table[date_col].combine_chunks())
     t = pc.utf8_trim_whitespace(table[time_col].combine_chunks())
     if pad_hhmm:
         t = pc.if_else(pc.match_substring(t, ":"), t, pc.utf8_lpad(t, 4, "0"))
+    elif pad_digits and len(t) and pc.all(pc.match_substring_regex(t, r"^\d{1,6}$")).as_py():
+        longest = pc.max(pc.utf8_length(t)).as_py() or 0
+        t = pc.utf8_lpad(t, 6 if longest >= 5 else 4, "0")
     return pc.binary_join_element_wise(d, t, " ")
 
 
@@ -207,3 +218,48 @@ def localize(wall_ns: np.ndarray, tz: str, lines: LineMap, column: str,
                    lines, row, column=column, value=str(idx[i]), more=len(bad) - 1,
                    hint="check --tz: Globex is closed when clocks change") from None
     return out.as_unit("ns").asi8
+
+
+def place_wall_clock(wall_ns: np.ndarray, lines: LineMap, column: str, *, tz: str | None = None,
+                     stamp: str | None = None, default_stamp: str | None = None,
+                     prior_zone: str | None = None) -> tuple[np.ndarray, str, str, str]:
+    """Wall-clock stamps -> UTC, the zone and the stamp convention told by the file where not given.
+
+    Parameters
+    ----------
+    wall_ns : numpy.ndarray of int64, shape (n,)
+        Stamps as written, ns of the wall clock.
+    lines, column
+        For error messages.
+    tz : str, optional
+        The zone (``--tz`` or the format's); None: told from the file among
+        :data:`futures_vpoc.data.clock.ZONES` (:func:`futures_vpoc.data.clock.infer_clock`).
+    stamp : {"start", "end", "auto"}, optional
+        The user's convention; ``"auto"``, or None without ``default_stamp``: told from the file.
+    default_stamp : {"start", "end"}, optional
+        The format's convention, used when ``stamp`` is None.
+    prior_zone : str, optional
+        The zone the format documents: kept unless the file clearly says otherwise.
+
+    Returns
+    -------
+    ts : numpy.ndarray of int64, shape (n,)
+        UTC ns, as stamped (start or end).
+    zone, stamp : str
+        The zone and the convention used.
+    evidence : str
+        How they were told, for the note ("" when nothing was told from the file).
+
+    Raises
+    ------
+    DataError
+        When the file does not tell what was not given (the message names ``--tz``/``--stamp``),
+        or a stamp does not exist in the zone (daylight-saving gap or overlap).
+    """
+    stamps = (stamp,) if stamp in STAMPS else (default_stamp,) if stamp is None and default_stamp else STAMPS
+    zones = (tz,) if tz else ZONES
+    if len(zones) == 1 and len(stamps) == 1:
+        return localize(wall_ns, zones[0], lines, column), zones[0], stamps[0], ""
+    clock = infer_clock(wall_ns, zones=zones, stamps=stamps, prior_zone=None if tz else prior_zone,
+                        file=str(lines.path), line=lambda: lines.line(0), column=column)
+    return localize(wall_ns, clock.zone, lines, column), clock.zone, clock.stamp, clock.evidence

@@ -1,7 +1,7 @@
 """Checks on one file, in file order (before stamps are converted or files combined).
 
-NaN/infinite prices, NaN/infinite/negative volume, and timestamps going backwards within a
-contract; each is fatal.
+NaN/infinite prices, prices of the wrong scale (:mod:`~.scale`), NaN/infinite/negative volume, and
+timestamps going backwards within a contract; each is fatal.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import numpy as np
 
 from futures_vpoc.data.formats import PRICE_FIELDS, RawBars, fail
 from futures_vpoc.data.validate.messages import _num, _ts_text
+from futures_vpoc.data.validate.scale import check_scale
 
 
 def check_file(raw: RawBars) -> None:
@@ -25,6 +26,7 @@ def check_file(raw: RawBars) -> None:
     """
     if not all(np.isfinite(getattr(raw, k)).all() for k in PRICE_FIELDS):  # cheap common case first
         _raise_non_finite(raw)
+    check_scale(raw)
     _check_volume(raw)
     _check_order(raw)
 

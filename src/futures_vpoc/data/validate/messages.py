@@ -45,8 +45,9 @@ class Sources:
 
     def where(self, bars: Bars, i: int) -> str:
         lm = self.lines[int(bars.file[i])]
-        line = lm.line(int(bars.row[i]))
-        return f"{lm.path}:{line}" if line is not None else f"{lm.path} row {int(bars.row[i]) + 1}"
+        row = int(bars.row[i])
+        line = lm.line(row)
+        return f"{lm.name(row)}:{line}" if line is not None else f"{lm.name(row)} row {row + 1}"
 
 
 __all__ = ["Sources"]
