@@ -168,24 +168,40 @@ def _iso_utc(idx: pd.DatetimeIndex) -> "pa.Array":
     if not (ns % 1_000_000_000 == 0).all():
         return pa.array(np.asarray(idx.strftime("%Y-%m-%dT%H:%M:%S.%fZ")), pa.string())
     day, sec = np.divmod(ns // 1_000_000_000, 86_400)
-    days, day_at = np.unique(day, return_inverse=True)
-    secs, sec_at = np.unique(sec, return_inverse=True)
+    days, day_at = _distinct(day)
+    secs, sec_at = _distinct(sec)
     day_text = pa.array(np.datetime_as_string(days.astype("M8[D]")), pa.string())
     sec_text = pa.array([f"T{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}Z" for s in secs.tolist()],
                         pa.string())
     return pc.binary_join_element_wise(day_text.take(pa.array(day_at)), sec_text.take(pa.array(sec_at)), "")
 
 
+def _distinct(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(x, return_inverse=True)`` for int64 ``x`` in O(n) where ``x`` never decreases (bar
+    days) or spans under 1M values (seconds of the day); the general sort otherwise."""
+    if len(x) and (x[1:] >= x[:-1]).all():
+        new = np.r_[True, x[1:] != x[:-1]]
+        return x[new], np.cumsum(new) - 1
+    lo = int(x.min()) if len(x) else 0
+    if len(x) and int(x.max()) - lo < 1_000_000:
+        seen = np.zeros(int(x.max()) - lo + 1, dtype=bool)
+        seen[x - lo] = True
+        return np.flatnonzero(seen) + lo, (np.cumsum(seen) - 1)[x - lo]
+    return np.unique(x, return_inverse=True)
+
+
 def _merged_csv_table(bars: pd.DataFrame):
     """The merged file's CSV columns as an Arrow table (text where the file holds text)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    trade_date = bars["trade_date"].to_numpy().astype("M8[D]")
+    days, day_at = _distinct(bars["trade_date"].to_numpy().astype("M8[D]").view(np.int64))
+    trade_date = pa.array(np.datetime_as_string(days.astype("M8[D]")), pa.string()).take(pa.array(day_at))
+    contract = pa.array(bars["contract"].array)  # Arrow-backed strings: no copy through objects
+    rth = pc.if_else(pa.array(bars["rth"].to_numpy()), "true", "false")
     cols = {INDEX_NAME: _iso_utc(bars.index),
             **{c: pa.array(bars[c].to_numpy(), pa.float64()) for c in (*PRICE_COLUMNS, "volume")},
-            "contract": pa.array(bars["contract"].to_numpy(dtype=object), pa.string()),
-            "trade_date": pa.array(np.datetime_as_string(trade_date), pa.string()),
-            "rth": pa.array(np.where(bars["rth"].to_numpy(), "true", "false"), pa.string()),
+            "contract": contract.cast(pa.string()), "trade_date": trade_date, "rth": rth,
             "vix": pa.array(bars["vix"].to_numpy(), pa.float64(), from_pandas=True)}
     return pa.table(cols)
 

@@ -135,6 +135,11 @@ def build_continuous(bars: pd.DataFrame, method: str = "calendar") -> Continuous
         _check_unique(out.index)
         return ContinuousSeries(bars=out, rolls=())
     contracts = _contracts(frame)
+    if _spliced_already(frame, contracts):
+        # One contract per trade date, later contracts later (a continuous vendor file, or one given
+        # calendar contracts): every method picks the one contract present, so skip the schedule.
+        out = frame.set_index("timestamp")
+        return ContinuousSeries(bars=out, rolls=tuple(_roll_points(frame, out, method)))
     codes = [c.code_in_data for c in contracts]
     per_session = frame.groupby(["trade_date", "contract"]).agg(
         volume=("volume", "sum"), bars=("close", "size"))
@@ -148,6 +153,20 @@ def build_continuous(bars: pd.DataFrame, method: str = "calendar") -> Continuous
     out = frame.loc[keep].set_index("timestamp")
     _check_unique(out.index)
     return ContinuousSeries(bars=out, rolls=tuple(_roll_points(frame, out, method)))
+
+
+def _spliced_already(frame: pd.DataFrame, contracts: list[_DataContract]) -> bool:
+    """True when ``frame`` (sorted by time) is one series already: strictly increasing stamps, one
+    contract per trade date, and each contract change goes to a later delivery."""
+    ts = frame["timestamp"].array.asi8
+    if len(ts) > 1 and not (ts[1:] > ts[:-1]).all():
+        return False
+    codes, uniques = pd.factorize(frame["contract"])
+    order = {d.code_in_data: i for i, d in enumerate(contracts)}
+    rank = np.asarray([order[u] for u in uniques], dtype=np.int64)[codes]
+    day = frame["trade_date"].array.asi8
+    change = rank[1:] != rank[:-1]
+    return bool((rank[1:] >= rank[:-1]).all() and not (change & (day[1:] == day[:-1])).any())
 
 
 def _check_choice(name: str, value: str, valid: tuple[str, ...]) -> None:
@@ -179,6 +198,9 @@ def _prepare(bars: pd.DataFrame) -> pd.DataFrame:
                         hint="drop or repair bars outside sessions before rolling (data merge --repair)")
     for col in _PRICES:
         frame[col] = frame[col].astype("float64")
+    stamps = frame["timestamp"].array.asi8
+    if len(stamps) < 2 or (stamps[1:] > stamps[:-1]).all():  # already in (timestamp, contract) order
+        return frame.reset_index(drop=True)
     return frame.sort_values(["timestamp", "contract"], kind="stable").reset_index(drop=True)
 
 
