@@ -96,7 +96,7 @@ def test_the_purge_drops_exactly_horizon_candidate_rows_before_each_boundary(bar
     horizon, flat ones included) at the boundaries, drop the last ``horizon`` of train and of
     validation, then drop the rows without a label (direction's flat horizons).
     """
-    ds = build_dataset(bars, horizon=5, builder=StandIn(tamper=every_other_bar))
+    ds = build_dataset(bars, horizon=5, builder=StandIn(tamper=every_other_bar), min_coverage=0.4)
     assert ds.purge == 5
     assert ds.counts["dropped_purge"] == 2 * 5
     b = ds.boundaries
@@ -273,21 +273,31 @@ def test_state_dict_is_json_and_rebuilds_the_scaler(bars):
     np.testing.assert_array_equal(ranks.transform(ds.fwd_test).astype(np.float32), ds.y_test)
 
 
-def test_a_feature_that_is_never_defined_is_named(bars):
+def test_a_feature_that_is_never_defined_is_dropped_with_its_reason(bars):
     def dead(frame, train_end):
         return frame.assign(vix_level=np.nan)
 
-    with pytest.raises(UsageError, match="vix_level"):
-        build_dataset(bars, builder=StandIn(tamper=dead))
+    ds = build_dataset(bars, builder=StandIn(tamper=dead))
+    assert "vix_level" not in ds.feature_names and len(ds.feature_names) == 4
+    assert ds.feature_report["vix_level"].startswith("values on 0% of")
+    assert all(ds.feature_report[n].startswith("kept") for n in ds.feature_names)
 
-def test_a_feature_missing_on_most_of_the_train_span_is_named():
-    """Real daily S&P 500: VIX starts in 2014, so with the vix group the train part keeps few rows."""
+
+def test_a_dataset_without_any_available_feature_is_a_usage_error(bars):
+    def all_dead(frame, train_end):
+        return frame * np.nan
+
+    with pytest.raises(UsageError, match="every feature would be dropped"):
+        build_dataset(bars, builder=StandIn(tamper=all_dead))
+
+
+def test_a_feature_missing_on_most_of_the_train_span_is_dropped():
+    """Real daily S&P 500: VIX starts in 2014, so the vix group is dropped and price keeps its rows."""
     from futures_vpoc.data.samples import sp500_daily
 
     bars = sp500_daily()
     with_vix = build_dataset(bars, groups=["price", "vix"], data_fraction=0.8)
-    sparse = with_vix.counts["sparse_features"]
-    assert set(sparse) >= {"vix_level", "vix_change"} and min(sparse.values()) > 0.9
-    assert with_vix.counts["train_span_rows"] > 10 * len(with_vix.y_train)
-    without = build_dataset(bars, groups=["price"], data_fraction=0.8)
-    assert "sparse_features" not in without.counts and len(without.y_train) > 2000
+    dropped = {n for n, r in with_vix.feature_report.items() if not r.startswith("kept")}
+    assert {"vix_level", "vix_change"} <= dropped
+    assert not any(n.startswith("vix_") for n in with_vix.feature_names)
+    assert "sparse_features" not in with_vix.counts and len(with_vix.y_train) > 2000

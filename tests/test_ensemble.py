@@ -113,7 +113,6 @@ def test_ensemble_needs_direction(planted_file, tmp_path):
     assert run_cli(["ensemble", "--data", str(planted_file), "--output_dir", str(tmp_path / "o"),
                     "--target", "rank"]) == 2
     assert not (tmp_path / "o").exists()
-    # a group whose warm-up leaves no rows on this short file: a usage error, and nothing written
-    assert run_cli(["ensemble", "--data", str(planted_file), "--output_dir", str(tmp_path / "o"),
-                    "--groups", "price", "vix"]) == 2
-    assert not (tmp_path / "o").exists()
+    # a group without usable rows is skipped; fewer than 2 usable members is a usage error with
+    # nothing written: tests/test_dataset_availability.py (issue 16: vix's long warm-up no longer
+    # empties the group on this file, its slow feature is dropped instead)

@@ -94,6 +94,8 @@ CALLS = {
     "session_cumsum": lambda st, r: s.session_cumsum(st, "k", Y[r], NEW_SESSION[r]),
     "prev_last": lambda st, r: s.previous_session_last(st, "k", X[r], NEW_SESSION[r], RESET[r]),
     "slot_mean": lambda st, r: s.slot_mean(st, "k", Y[r], SLOT[r], 4),
+    "slot_mean_min": lambda st, r: s.slot_mean(st, "k", Y[r], SLOT[r], 4, 2),
+    "zscore": lambda st, r: s.trailing_zscore(st, "k", X[r], NEW_SESSION[r], 5, 2, 0.01),
     "percentile": lambda st, r: s.trailing_percentile(st, "k", X[r], NEW_SESSION[r], 3, 2),
 }
 
@@ -165,6 +167,30 @@ def test_slot_mean_uses_the_previous_n_bars_of_the_slot_only():
     slot = np.array([0, 1, 0, 1, 0, 1, 0])
     got = s.slot_mean(s.Streams(), "k", x, slot, 2)
     np.testing.assert_array_equal(got, [np.nan, np.nan, np.nan, np.nan, 1.5, 15.0, 2.5])
+
+
+def test_slot_mean_with_a_minimum_count_averages_what_it_holds():
+    x = np.array([1.0, 10.0, 2.0, 20.0, 3.0, 30.0, 4.0, 5.0])
+    slot = np.array([0, 1, 0, 1, 0, 1, 0, 0])
+    got = s.slot_mean(s.Streams(), "k", x, slot, 3, 2)
+    np.testing.assert_array_equal(got, [np.nan, np.nan, np.nan, np.nan, 1.5, 15.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="min_n"):
+        s.slot_mean(s.Streams(), "k", x, slot, 3, 4)
+
+
+def test_trailing_zscore_against_previous_day_ends():
+    x = np.array([1.0, 2.0, 3.0, 4.0, 1.0, 2.0, 5.0, 5.0])
+    day = np.array([1, 0, 1, 1, 0, 1, 1, 0], bool)  # day ends: 2.0, 3.0, 1.0, 2.0, then the running day
+    got = s.trailing_zscore(s.Streams(), "k", x, day, 3, 2, 0.1)
+    held3 = np.array([2.0, 3.0, 1.0])
+    expected = [np.nan] * 3 + [(4.0 - 2.5) / np.std([2.0, 3.0], ddof=1), (1.0 - 2.5) / np.std([2.0, 3.0], ddof=1),
+                               (2.0 - 2.0) / np.std(held3, ddof=1), (5.0 - 2.0) / np.std([3.0, 1.0, 2.0], ddof=1),
+                               (5.0 - 2.0) / np.std([3.0, 1.0, 2.0], ddof=1)]
+    np.testing.assert_allclose(got, expected, rtol=1e-15)
+    flat = s.trailing_zscore(s.Streams(), "k", np.array([7.0, 7.0, 7.5]), np.array([1, 1, 1], bool), 3, 2, 0.25)
+    np.testing.assert_array_equal(flat, [np.nan, np.nan, 2.0])  # sd 0 floored at 0.25
+    with pytest.raises(ValueError, match="min_n"):
+        s.trailing_zscore(s.Streams(), "k", x, day, 3, 1, 0.1)
 
 
 def test_trailing_percentile_ranks_against_previous_day_ends():

@@ -31,18 +31,23 @@ def test_every_spec_is_complete(spec):
     assert spec.lag == 0  # every feature uses bar t's close at the latest
     assert spec.unit.strip() and spec.description.strip() and "\n" not in spec.description
     assert not re.search(r"\d+d\b|_\d+h\b", spec.name), "counts in names are bars or say sessions"
+    assert spec.warmup.unit in ("none", "bars", "contract_sessions", "sessions", "vix_closes")
+    assert ("sessions" in spec.warmup.unit) <= ("session" in spec.name or spec.group == "profile" or
+                                                spec.name == "gap_session_open")
 
 
 def test_names_are_unique_and_the_issue_contents_are_there():
     columns = [s.column for s in all_specs()]
     assert len(columns) == len(set(columns))
     for needed in ("price_ret_5", "price_ret_session", "price_gap_session_open", "volume_rel_tod_10_sessions",
+                   "volume_rel_tod_sessions",
                    "volume_session_cum_log", "volatility_garch_sigma", "volatility_regime",
                    "volatility_parkinson_30", "volatility_atr_ratio_14_100", "profile_dist_dev_vpoc_ticks",
                    "profile_dist_dev_vah_atr", "profile_va_position", "profile_dist_prev_vpoc_ticks",
                    "profile_naked_above_prox_atr", "profile_va_width_ticks", "profile_mig_slope_ticks",
                    "profile_mig_direction", "profile_mig_streak", "vix_level", "vix_change",
-                   "vix_pct_252_sessions", "vix_rv_ratio_240", "calendar_tod_sin", "calendar_minutes_since_open",
+                   "vix_pct_252_sessions",
+                   "vix_z_sessions", "vix_rv_ratio_240", "calendar_tod_sin", "calendar_minutes_since_open",
                    "calendar_minutes_to_close", "calendar_day_of_week", "calendar_rth", "calendar_days_to_roll",
                    "technical_rsi_14", "technical_macd_cross", "technical_bb_position_20"):
         assert needed in columns

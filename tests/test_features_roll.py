@@ -15,12 +15,20 @@ import pandas as pd
 from pandas.testing import assert_frame_equal
 
 from futures_vpoc.data.synthetic import SynthConfig, synthesize
-from futures_vpoc.features import build_features
+from futures_vpoc.features import all_specs, build_features
 from futures_vpoc.features.fit import fit, segment_returns
 from futures_vpoc.features.segments import bar_arrays
 
-SPANNING = {"volume_rel_tod_10_sessions", "volume_session_cum_rel_tod_10_sessions", "vix_change",
-            "vix_pct_252_sessions", "volatility_garch_sigma", "volatility_regime"}
+FITTED = {"volatility_garch_sigma", "volatility_regime"}
+SPANNING = {s.column for s in all_specs() if s.warmup.unit == "sessions"} | {"vix_change"} | FITTED
+"""Features whose history runs across rolls by declaration (warm-up counted in sessions across
+rolls; the VIX change needs the close before the roll), plus the two fitted on the training part."""
+
+
+def test_the_spanning_features_are_the_documented_ones():
+    assert SPANNING == {"volume_rel_tod_10_sessions", "volume_rel_tod_sessions",
+                        "volume_session_cum_rel_tod_10_sessions", "vix_change",
+                        "vix_pct_252_sessions", "vix_z_sessions"} | FITTED
 
 
 @functools.lru_cache(maxsize=1)

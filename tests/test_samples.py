@@ -86,3 +86,17 @@ def test_reads_arch_files_offline(monkeypatch):
     monkeypatch.setattr(socket, "socket", no_network)
     monkeypatch.setattr(socket, "create_connection", no_network)
     assert len(sp500_daily()) == 5031
+
+
+def test_es_minute_is_the_bundled_lean_sample_merged_with_vix():
+    from futures_vpoc.data.samples import ES_MINUTE_VIX, ES_MINUTE_ZIPS
+
+    zips = sorted(p.name for p in ES_MINUTE_ZIPS.glob("*.zip"))
+    assert len(zips) == 14 and all(z.startswith("2013") and z.endswith("_trade.zip") for z in zips)
+    assert (ES_MINUTE_ZIPS.parent / "README.md").read_text().count("Apache") >= 2
+    assert ES_MINUTE_VIX.read_text().splitlines()[0] == "DATE,OPEN,HIGH,LOW,CLOSE"
+    bars = load_sample("es-minute")
+    assert list(dict.fromkeys(bars["contract"])) == ["ESZ3", "ESH4"]
+    assert bars["vix"].notna().all()
+    first_h = bars.index[bars["contract"] == "ESH4"].min()
+    assert pd.Timestamp("2013-12-18", tz="UTC") <= first_h < pd.Timestamp("2013-12-21", tz="UTC")

@@ -39,7 +39,9 @@ def add_data_parser(subparsers) -> argparse.ArgumentParser:
     check.add_argument("file", help="merged file, or a vendor file/folder (read with --es-format)")
     add_reading(check)
     sample = dsub.add_parser("sample", help="write a bundled real data set in the merged format", allow_abbrev=False)
-    sample.add_argument("name", choices=("sp500-daily",), help="sp500-daily: S&P 500 daily bars + VIX from `arch`")
+    sample.add_argument("name", choices=("sp500-daily", "es-minute"),
+                        help="sp500-daily: S&P 500 daily bars + VIX from `arch`; es-minute: real ES 1-minute bars "
+                        "of 14 dates in Oct-Dec 2013 (QuantConnect LEAN, Apache-2.0) + CBOE VIX")
     sample.add_argument("--out", required=True, help="output file (.csv or .parquet)")
     return data
 
@@ -145,16 +147,22 @@ def cmd_data_check(args) -> int:
     return 1 if report.problems else 0
 
 
+SAMPLE_WHAT = {"sp500-daily": "daily S&P 500 bars with VIX (as of the previous close)",
+               "es-minute": "real ES 1-minute bars (QuantConnect LEAN 2013, Apache-2.0; ESZ3, ESH4) with CBOE VIX"}
+
+
 def cmd_data_sample(args) -> int:
     """Run ``data sample``: write a bundled real data set in the merged format."""
     from futures_vpoc.data.barframe import write_merged
     from futures_vpoc.data.check import check_bars, format_check
-    from futures_vpoc.data.samples import sp500_daily
+    from futures_vpoc.data.samples import load_sample
 
     out = out_path(args.out)
-    bars = sp500_daily()
+    t0 = time.perf_counter()
+    bars = load_sample(args.name)
     write_merged(bars, out)
-    print(f"wrote {len(bars):,} daily S&P 500 bars with VIX (as of the previous close) to {out}")
+    what = SAMPLE_WHAT.get(args.name, f"{args.name} sample bars")
+    print(f"wrote {len(bars):,} {what} to {out} ({time.perf_counter() - t0:.1f} s)")
     print(format_check(check_bars(bars), str(out)))
     return 0
 

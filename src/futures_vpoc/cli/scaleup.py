@@ -11,6 +11,11 @@ the two never drift apart; register ``train`` first) and carry them to each run 
   validation (:mod:`futures_vpoc.ml.ensemble`); writes ``DIR/ensemble.md``, ``DIR/ensemble.json``
   and ``DIR/predictions_test.parquet``. ``--features`` is replaced by the groups.
 
+Both stop before any feature is built when the file holds too few sessions for the split. In
+``ensemble`` a group without usable rows (its features all dropped, a part empty) is skipped with
+its reason printed and listed under ``skipped_members`` in ``ensemble.json``; fewer than 2 usable
+members (of 2 or more asked) is a one-line usage error (exit 2).
+
 ``--output_dir DIR`` is used as is when it does not exist or is empty, else a new
 ``DIR/run_YYYYMMDD_HHMMSS`` (nothing is overwritten). Exit status 0 when the report was written,
 2 for a usage or data error.
@@ -95,6 +100,9 @@ def _common(args, default_dir: str, replaced: tuple[str, ...], what: str):
     out = getattr(args, "output_dir", None) or default_dir
     resolve_run_dir(out, create=False)  # refuse a bad --output_dir before the slow part
     bars = read_merged(config.data)
+    from futures_vpoc.dataset import SplitSpec, require_sessions
+
+    require_sessions(bars, SplitSpec(), config.horizon, config.data_fraction)  # before any feature is built
     argv = list(getattr(args, "argv", None) or sys.argv[1:])
     meta = {"data_sha256": file_sha256(config.data), "data_file": str(Path(config.data).resolve()), "argv": argv}
     return config, bars, out, meta
@@ -117,6 +125,25 @@ def _dataset(bars, config, groups):
     ds = build_dataset(bars, groups=list(groups) if groups else None, target=config.target,
                        horizon=config.horizon, data_fraction=config.data_fraction, chunk_size=config.chunk_size)
     return TrainData.from_dataset(ds)
+
+
+def _member_datasets(bars, config, groups) -> tuple[dict, dict]:
+    """Each group's TrainData (same bars, horizon, split and fraction), skipping a group without
+    usable rows: ``(datas, {group: reason})``, the reason printed. Fewer than 2 usable members is a
+    one-line usage error (an ensemble of one is that member's own run)."""
+    datas, skipped = {}, {}
+    for g in groups:
+        try:
+            datas[g] = _dataset(bars, config, (g,))
+        except (UsageError, DataError) as exc:
+            skipped[g] = str(exc)
+            print(f"ensemble: member {g} skipped: {exc}", flush=True)
+    if len(groups) > 1 and len(datas) < 2:
+        why = "; ".join(f"{g}: {r}" for g, r in skipped.items())
+        raise UsageError(f"ensemble needs >= 2 usable members; {len(datas)} of {len(groups)} have usable rows ({why})")
+    if not datas:
+        raise UsageError(f"ensemble: no usable member ({'; '.join(f'{g}: {r}' for g, r in skipped.items())})")
+    return datas, skipped
 
 
 def _analyze(run_dir: Path) -> None:
@@ -157,10 +184,10 @@ def cmd_ensemble(args) -> int:
     config, bars, out, meta = _common(args, ENSEMBLE_DIR, ("features",), "ensemble")
     if args.hidden_dims is None:
         config = config.replace(hidden_dims=MEMBER_DIMS)
-    datas = {g: _dataset(bars, config, (g,)) for g in groups}  # same bars, horizon, split and fraction
+    datas, skipped = _member_datasets(bars, config, groups)
     out_dir = _out_dir(out)
     config = config.replace(output_dir=str(out_dir))
-    result = run_ensemble(config, datas, out_dir, meta=meta, after_run=_analyze)
+    result = run_ensemble(config, datas, out_dir, meta=meta, after_run=_analyze, skipped=skipped)
     js, md = write_ensemble_report(result)
     if result.aligned_note:
         print(f"ensemble: {result.aligned_note}", flush=True)

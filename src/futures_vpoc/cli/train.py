@@ -13,6 +13,11 @@ again; other flags that differ from the stored run are reported and ignored.
 
 Exit status: 0 when training finished (completed or stopped early), 1 when it diverged (the run
 directory is still complete), 2 for a usage or data error (one line, nothing written).
+
+A file with too few sessions for the split stops before any feature is built ("needs >= N sessions
+for train/validation/test; the file has M", :func:`futures_vpoc.dataset.min_sessions`). A feature
+with values on under 90% of the training rows (a warm-up longer than a short file) is dropped with
+its reason; ``summary.json`` lists ``features_kept`` and ``features_dropped``.
 """
 
 from __future__ import annotations
@@ -209,10 +214,11 @@ def _analyze(run_dir: Path) -> None:
 def _load(config):
     """Bars -> features, labels, split, scaling -> :class:`~futures_vpoc.ml.inputs.TrainData`."""
     from futures_vpoc.data.barframe import read_merged
-    from futures_vpoc.dataset import build_dataset
+    from futures_vpoc.dataset import SplitSpec, build_dataset, require_sessions
     from futures_vpoc.ml.inputs import TrainData
 
     bars = read_merged(config.data)
+    require_sessions(bars, SplitSpec(), config.horizon, config.data_fraction)  # before any feature is built
     ds = build_dataset(bars, groups=list(config.features) if config.features else None, target=config.target,
                        horizon=config.horizon, data_fraction=config.data_fraction, chunk_size=config.chunk_size)
     return TrainData.from_dataset(ds)

@@ -13,11 +13,17 @@ VIX close is published (15:15 CT). Each bar therefore carries the VIX close of t
 These are index prices, not futures prices: they are not on ES's 0.25 tick grid, there are no
 contract rolls (``contract`` is ``"SPX"`` throughout) and the volume is the index's share volume.
 That is fine for a sample meant to exercise the pipeline on real data.
+
+:func:`es_minute` is real ES futures minute data shipped in this package (``sample_data/``, see its
+``README.md``): the 2013 LEAN trade zips (QuantConnect LEAN, Apache-2.0; AlgoSeek data) merged with
+the CBOE VIX closes of those dates through the normal path (:func:`futures_vpoc.data.merge.build_merged`,
+calendar roll): 14 UTC file dates, about 17,700 bars, ESZ3 then ESH4.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,7 +31,7 @@ import pandas as pd
 from futures_vpoc.config import EXCHANGE_TZ, RTH_END_CT, RTH_START_CT
 from futures_vpoc.data.barframe import conform
 from futures_vpoc.data.vix import attach_vix
-from futures_vpoc.errors import UsageError
+from futures_vpoc.errors import DataError, UsageError
 
 SP500_CONTRACT = "SPX"
 _RTH_OPEN = pd.Timedelta(hours=RTH_START_CT.hour, minutes=RTH_START_CT.minute)
@@ -81,7 +87,35 @@ def sp500_daily() -> pd.DataFrame:
     return conform(bars)
 
 
-SAMPLES: dict[str, Callable[[], pd.DataFrame]] = {"sp500-daily": sp500_daily}
+SAMPLE_DIR = Path(__file__).resolve().parent / "sample_data"
+ES_MINUTE_ZIPS = SAMPLE_DIR / "lean_es_minute_2013"
+ES_MINUTE_VIX = SAMPLE_DIR / "cboe_vix_2013.csv"
+
+
+def es_minute() -> pd.DataFrame:
+    """Real ES 1-minute bars of 14 dates in Oct-Dec 2013 with VIX, as a BarFrame.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The conformed merged BarFrame of the bundled LEAN trade zips (UTC, bar start) and CBOE VIX
+        closes (as of publication), contracts by the calendar roll (ESZ3, then ESH4 from the December
+        roll).
+
+    Raises
+    ------
+    futures_vpoc.errors.DataError
+        When the bundled files are missing (a broken install).
+    """
+    from futures_vpoc.data.merge import MergeOptions, build_merged
+
+    for path in (ES_MINUTE_ZIPS, ES_MINUTE_VIX):
+        if not path.exists():
+            raise DataError("bundled sample file missing", file=str(path), hint="reinstall futures-vpoc")
+    return build_merged(ES_MINUTE_ZIPS, ES_MINUTE_VIX, MergeOptions(roll="calendar")).bars
+
+
+SAMPLES: dict[str, Callable[[], pd.DataFrame]] = {"sp500-daily": sp500_daily, "es-minute": es_minute}
 """Bundled samples by the name ``futures-vpoc data sample NAME`` takes."""
 
 
@@ -98,4 +132,5 @@ def load_sample(name: str) -> pd.DataFrame:
     return SAMPLES[name]()
 
 
-__all__ = ["SAMPLES", "SP500_CONTRACT", "arch_sp500", "arch_vix", "load_sample", "sp500_daily"]
+__all__ = ["ES_MINUTE_VIX", "ES_MINUTE_ZIPS", "SAMPLES", "SP500_CONTRACT", "arch_sp500", "arch_vix", "es_minute",
+           "load_sample", "sp500_daily"]

@@ -11,7 +11,11 @@ How the split boundaries are found (two passes, so the fitted features see train
        ``test_start``.
     3. Features are built with ``train_end = val_start``: a fitted feature (GARCH) is fit on bars
        before the first validation row only.
-    4. Candidate rows = window rows with every feature finite and a known horizon. Each goes to
+    4. Feature availability (:mod:`.availability`): a feature is kept when it has values on at
+       least ``MIN_FEATURE_COVERAGE`` (90%) of the training span's rows with a known horizon
+       (before ``val_start``; validation and test values are never looked at), else dropped with
+       its reason (:attr:`Dataset.feature_report`). Candidate rows = window rows with every
+       *kept* feature finite and a known horizon. Each goes to
        train (``t < val_start``), validation (``val_start <= t < test_start``) or test; then the
        last ``purge`` candidate rows of train and of validation are dropped (:mod:`.splits`), and
        so is any row whose ``label_end`` still lies after the next part's boundary (the label-end
@@ -37,11 +41,12 @@ to the feature builder and bounds memory only: the tensors are identical for eve
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
+from futures_vpoc.dataset.availability import MIN_FEATURE_COVERAGE, choose_features
 from futures_vpoc.dataset.scaling import RankTransform, RobustScaler, transform_to_dict
 from futures_vpoc.dataset.splits import SplitIndices, SplitSpec, boundaries, purged_parts
 from futures_vpoc.errors import UsageError
@@ -108,6 +113,9 @@ class Dataset:
         ``X_test``: never scored, but predicted and written beside the scored rows, so a backtest of
         the test predictions trades every test bar and never learns from a missing prediction that
         the price will not move (which would be a look at the future). None when there are none.
+    feature_report : dict of str to str
+        Every candidate feature's fate, ``{name: reason}``: ``"kept: values on 97% of ..."`` or why
+        it was dropped (:func:`futures_vpoc.dataset.availability.choose_features`).
     """
 
     X_train: np.ndarray
@@ -132,6 +140,7 @@ class Dataset:
     counts: dict[str, int]
     X_test_unscored: np.ndarray | None = None
     t_test_unscored: pd.DatetimeIndex | None = None
+    feature_report: dict[str, str] = field(default_factory=dict)
 
     def state_dict(self) -> dict:
         """What a checkpoint needs to prepare new rows as these were, as plain JSON-able values.
@@ -151,7 +160,7 @@ class Dataset:
 
 def build_dataset(bars: pd.DataFrame, groups=None, target: str = "direction", horizon: int = 5,
                   split: SplitSpec | None = None, data_fraction: float = 1.0, chunk_size: int | None = None,
-                  *, builder: Callable | None = None) -> Dataset:
+                  *, builder: Callable | None = None, min_coverage: float = MIN_FEATURE_COVERAGE) -> Dataset:
     """Features, labels, purged chronological split and train-fit scaling, as float32 tensors.
 
     Parameters
@@ -173,6 +182,8 @@ def build_dataset(bars: pd.DataFrame, groups=None, target: str = "direction", ho
     builder : callable, optional
         ``builder(bars, groups=, chunk_size=, train_end=)`` returning an object with ``.frame``
         (index = ``bars.index``, float columns); default :func:`futures_vpoc.features.build_features`.
+    min_coverage : float
+        Least share of the training span's rows on which a feature has values to be kept.
 
     Returns
     -------
@@ -192,7 +203,9 @@ def build_dataset(bars: pd.DataFrame, groups=None, target: str = "direction", ho
     window = _window(len(bars), data_fraction)
     known, labelled = labels.known, labels.labelled
     val_start, test_start = _time_boundaries(stamps, window & known, split)
-    X, names = _features(bars, builder, groups, chunk_size, val_start)
+    X, names, specs = _features(bars, builder, groups, chunk_size, val_start)
+    keep, report = choose_features(X, names, window & known & (stamps < val_start), specs, min_coverage)
+    X, names = X[:, keep], tuple(n for n, k in zip(names, keep) if k)
     complete = ~np.isnan(X).any(axis=1)
     candidate = window & complete & known
     _require_rows(candidate & labelled, X[window], names)
@@ -204,8 +217,9 @@ def build_dataset(bars: pd.DataFrame, groups=None, target: str = "direction", ho
     counts = _counts(window, complete, known, parts, flat)
     counts["label_shares"] = shares
     counts.update(_sparse_train(X, names, window & labelled & (stamps < val_start), len(parts.train)))
-    return _assemble(X, names, labels, stamps, [rows[p] for p in (parts.train, parts.val, parts.test)],
-                     purge, bounds, counts, unscored)
+    ds = _assemble(X, names, labels, stamps, [rows[p] for p in (parts.train, parts.val, parts.test)],
+                   purge, bounds, counts, unscored)
+    return replace(ds, feature_report=report)
 
 
 def _split(rows: np.ndarray, stamps: pd.DatetimeIndex, labels: LabelTable, purge: int,
@@ -281,8 +295,8 @@ def _time_boundaries(stamps: pd.DatetimeIndex, candidates: np.ndarray,
 
 
 def _features(bars: pd.DataFrame, builder: Callable | None, groups, chunk_size,
-              train_end: pd.Timestamp) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Feature matrix (float64, shape (n, d), NaN while warming up) and column names."""
+              train_end: pd.Timestamp) -> tuple[np.ndarray, tuple[str, ...], tuple]:
+    """Feature matrix (float64, shape (n, d), NaN while warming up), column names and specs."""
     if builder is None:
         from futures_vpoc.features import build_features as builder
     table = builder(bars, groups=groups, chunk_size=chunk_size, train_end=train_end)
@@ -296,7 +310,7 @@ def _features(bars: pd.DataFrame, builder: Callable | None, groups, chunk_size,
     if infinite.any():
         bad = [str(c) for c in frame.columns[infinite]]
         raise RuntimeError(f"feature(s) {', '.join(bad)} hold +-inf; a feature must be finite or NaN")
-    return X, tuple(str(c) for c in frame.columns)
+    return X, tuple(str(c) for c in frame.columns), tuple(getattr(table, "specs", None) or ())
 
 
 def _require_rows(usable: np.ndarray, X_window: np.ndarray, names: tuple[str, ...]) -> None:

@@ -1,7 +1,8 @@
 """Leakage-free features of a BarFrame: a registry of named, typed, causal features in groups.
 
-Public surface: :class:`FeatureSpec`, :data:`GROUPS`, :data:`REGISTRY`, :class:`FeatureTable`,
-:func:`build_features` (and :func:`default_train_end`, :func:`feature_summary`).
+Public surface: :class:`FeatureSpec` (with its declared :class:`Warmup`, :func:`warmup_of`),
+:data:`GROUPS`, :data:`REGISTRY`, :class:`FeatureTable`, :func:`build_features` (and
+:func:`default_train_end`, :func:`feature_summary`).
 
 Rules every feature follows
 ---------------------------
@@ -24,6 +25,11 @@ NaN, never zero
     (correlation over a constant window 0, RSI without movement 50, Bollinger %b of a constant
     window 0.5, proximity to a naked VPOC that does not exist 0); every divisor by an ATR is
     floored at one tick.
+Warm-up declared
+    Every spec carries its :class:`Warmup` (bars of the contract segment, sessions of the
+    contract, sessions across rolls, VIX closes, or none); the first value is exactly where it
+    says (tests/test_features_warmup.py). Each group has members that start within two sessions
+    (``volume_rel_tod_sessions``, ``vix_z_sessions``), so short files keep every group.
 Fit on train only
     Only the volatility group learns anything (GARCH(1,1) parameters via ``arch``, regime
     edges), from bars before ``train_end`` (:mod:`~futures_vpoc.features.fit`).
@@ -44,6 +50,8 @@ _EXPORTS = {
     "GROUPS": "spec",
     "FeatureSpec": "spec",
     "FeatureTable": "spec",
+    "Warmup": "spec",
+    "warmup_of": "spec",
     "feature_summary": "summary",
 }
 """Public name -> the submodule defining it, imported on first use (:mod:`futures_vpoc.lazy`)."""
@@ -51,4 +59,4 @@ _EXPORTS = {
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = ["GROUPS", "REGISTRY", "FeatureSpec", "FeatureTable", "all_specs", "build_features", "default_train_end",
-           "feature_summary"]
+           "feature_summary", "Warmup", "warmup_of"]

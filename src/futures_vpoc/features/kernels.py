@@ -8,15 +8,16 @@ bit the same for every ``chunk_size`` and why a prefix of the data gives the sam
 whole (nothing reads a later bar).
 
 ``reset`` (bool, one per bar) marks the first bar of a contract segment: a kernel that takes it
-clears its state *before* that bar, so no window or recursion spans a roll. Kernels without
-``reset`` (per-clock-minute means, the VIX trailing year) run across rolls on purpose; their
-callers say why.
+clears its state *before* that bar, so no window or recursion spans a roll. The kernels without
+``reset`` that keep per-clock-minute or per-trade-date history (volume norms, the VIX trailing
+year) run across rolls on purpose and live in :mod:`.kernels_days`; their callers say why.
 
 Why hand-written loops: running windows with carried state have no vectorised numpy form that is
 also chunk-invariant (``pandas.Series.rolling`` restarts its running sums wherever it is called,
 so two chunkings differ in the last bits), and TA-Lib is not a dependency. All kernels live in
-this one file because numba's on-disk cache checks only the source file of the function it
-compiled. Every kernel is sequential (one core).
+this one file (but :mod:`.kernels_days`) because numba's on-disk cache checks only the source
+file of the function it compiled; :mod:`.kernels_days` calls nothing outside itself. Every kernel
+is sequential (one core).
 
 NaN policy: an output is NaN while its window or seed is incomplete ("warming up"); kernels never
 write zeros for missing values.
@@ -245,65 +246,6 @@ def previous_session_last(x, new_session, reset, fst, out):
             fst[1] = fst[0]
         out[t] = fst[1]
         fst[0] = x[t]
-
-
-@njit(cache=True)
-def slot_mean(x, slot, n, buf, cnt, pos, out):
-    """Mean of ``x`` over the previous ``n`` bars of the same clock slot (the current one excluded).
-
-    NaN until the slot has been seen ``n`` times. Sums run over the slot's buffer in storage
-    order, which depends only on the history, never on the chunking. State: ``buf`` (slots, n),
-    ``cnt`` and ``pos`` (slots,).
-    """
-    for t in range(x.shape[0]):
-        s = slot[t]
-        if cnt[s] >= n:
-            acc = 0.0
-            for j in range(n):
-                acc += buf[s, j]
-            out[t] = acc / n
-        else:
-            out[t] = NAN
-        buf[s, pos[s]] = x[t]
-        pos[s] = 0 if pos[s] + 1 == n else pos[s] + 1
-        if cnt[s] < n:
-            cnt[s] += 1
-
-
-@njit(cache=True)
-def trailing_percentile(x, new_day, n, min_n, buf, ist, fst, out):
-    """Mid-rank percentile of ``x`` among the day-end values of the previous ``n`` days.
-
-    At each new day the last value of the day before (if finite) enters the buffer. The output is
-    ``(#below + #equal / 2) / count`` in [0, 1], NaN while fewer than ``min_n`` days are held or
-    ``x`` is NaN. It is recomputed only when ``x`` or the buffer changes. State: ``buf`` (n,);
-    ``ist`` = [write position, values held, buffer changed flag]; ``fst`` = [last value seen,
-    last input ranked, last output].
-    """
-    for t in range(x.shape[0]):
-        if new_day[t] and not math.isnan(fst[0]):
-            buf[ist[0]] = fst[0]
-            ist[0] = 0 if ist[0] + 1 == n else ist[0] + 1
-            if ist[1] < n:
-                ist[1] += 1
-            ist[2] = 1
-        v = x[t]
-        fst[0] = v
-        if math.isnan(v) or ist[1] < min_n:
-            out[t] = NAN
-            continue
-        if ist[2] == 1 or v != fst[1]:
-            below = 0.0
-            equal = 0.0
-            for j in range(ist[1]):
-                if buf[j] < v:
-                    below += 1.0
-                elif buf[j] == v:
-                    equal += 1.0
-            fst[2] = (below + 0.5 * equal) / ist[1]
-            fst[1] = v
-            ist[2] = 0
-        out[t] = fst[2]
 
 
 @njit(cache=True)

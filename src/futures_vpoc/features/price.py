@@ -20,14 +20,18 @@ SMA_BARS = (20, 60, 240)
 LOOKBACK = 240
 
 SPECS = (
-    *(feature(GROUP, f"ret_{k}", "log return", f"log return of the close over the last {k} bar{'s' * (k > 1)}")
+    *(feature(GROUP, f"ret_{k}", "log return", f"log return of the close over the last {k} bar{'s' * (k > 1)}",
+              warmup=k)
       for k in RETURN_BARS),
-    *(feature(GROUP, f"dist_sma_{w}", "log ratio", f"log of the close over its {w}-bar simple moving average")
+    *(feature(GROUP, f"dist_sma_{w}", "log ratio", f"log of the close over its {w}-bar simple moving average",
+              warmup=w - 1)
       for w in SMA_BARS),
-    feature(GROUP, "accel_5", "log return", "5-bar return minus the 5-bar return that ended 5 bars earlier"),
+    feature(GROUP, "accel_5", "log return", "5-bar return minus the 5-bar return that ended 5 bars earlier",
+            warmup=10),
     feature(GROUP, "ret_session", "log return", "log return from the session's first open to the close"),
     feature(GROUP, "gap_session_open", "log return",
-            "overnight gap: session's first open over the previous session's last close (same contract)"),
+            "overnight gap: session's first open over the previous session's last close (same contract)",
+            warmup=1, per="contract_sessions"),
 )
 
 

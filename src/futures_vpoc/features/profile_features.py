@@ -10,7 +10,8 @@ O(n) in time and its tables O(segment) in memory. The ATR used for ATR units is 
 in every other group.
 
 Undefined values stay NaN: the previous-session levels in a contract's first session, the
-migration until two sessions of the contract are complete. A missing naked VPOC is not missing
+migration until two sessions of the contract are complete (each spec's ``warmup``: 1 or 2
+contract sessions, 13 bars for the ATR units, none for the developing levels). A missing naked VPOC is not missing
 data: its proximity is 0 (infinitely far), see :func:`_proximity`.
 """
 
@@ -30,26 +31,33 @@ from futures_vpoc.profile import ProfileSpec, developing_profile, vpoc_migration
 GROUP = "profile"
 SLOPE_SESSIONS = 10
 LOOKBACK = 14
+ATR_WARMUP = 13
+"""Bars before the first ATR(14) of a segment (Wilder's seed: the mean of the first 14 true ranges)."""
 
 SPECS = (
     *(feature(GROUP, f"dist_dev_{lvl}_ticks", "ticks", f"close minus the session's developing {lvl.upper()}")
       for lvl in ("vpoc", "vah", "val")),
-    *(feature(GROUP, f"dist_dev_{lvl}_atr", "ATR(14) units", f"close minus the developing {lvl.upper()}, over ATR(14)")
+    *(feature(GROUP, f"dist_dev_{lvl}_atr", "ATR(14) units", f"close minus the developing {lvl.upper()}, over ATR(14)",
+              warmup=ATR_WARMUP)
       for lvl in ("vpoc", "vah", "val")),
     feature(GROUP, "va_position", "VA widths",
             "close minus the developing value area's middle, over its width floored at 1 tick (+-0.5 at VAH/VAL)"),
     feature(GROUP, "va_width_ticks", "ticks", "developing value-area width, VAH minus VAL"),
-    *(feature(GROUP, f"dist_prev_{lvl}_ticks", "ticks", f"close minus the previous completed session's {lvl.upper()}")
+    *(feature(GROUP, f"dist_prev_{lvl}_ticks", "ticks", f"close minus the previous completed session's {lvl.upper()}",
+              warmup=1, per="contract_sessions")
       for lvl in ("vpoc", "vah", "val")),
     feature(GROUP, "naked_above_prox_atr", "[0, 1]",
-            "1/(1 + distance to the nearest naked VPOC above, in ATR(14)); 0 when none"),
+            "1/(1 + distance to the nearest naked VPOC above, in ATR(14)); 0 when none", warmup=ATR_WARMUP),
     feature(GROUP, "naked_below_prox_atr", "[0, 1]",
-            "1/(1 + distance to the nearest naked VPOC below, in ATR(14)); 0 when none"),
+            "1/(1 + distance to the nearest naked VPOC below, in ATR(14)); 0 when none", warmup=ATR_WARMUP),
     feature(GROUP, "naked_count", "count", "naked VPOCs of completed sessions of this contract"),
     feature(GROUP, "mig_slope_ticks", "ticks per session",
-            "least-squares slope of the last up to 10 completed session VPOCs (at least 2)"),
-    feature(GROUP, "mig_direction", "-1/0/+1", "direction of the last completed session's VPOC move (>= 1 tick)"),
-    feature(GROUP, "mig_streak", "sessions (signed)", "consecutive VPOC moves in the last move's direction"),
+            "least-squares slope of the last up to 10 completed session VPOCs (at least 2)",
+            warmup=2, per="contract_sessions", up_to=SLOPE_SESSIONS),
+    feature(GROUP, "mig_direction", "-1/0/+1", "direction of the last completed session's VPOC move (>= 1 tick)",
+            warmup=2, per="contract_sessions"),
+    feature(GROUP, "mig_streak", "sessions (signed)", "consecutive VPOC moves in the last move's direction",
+            warmup=2, per="contract_sessions"),
 )
 
 

@@ -11,6 +11,55 @@ if TYPE_CHECKING:  # only annotations: the command line reads GROUPS from here w
 GROUPS: tuple[str, ...] = ("price", "volume", "volatility", "profile", "vix", "calendar", "technical")
 """Feature groups, in the order their columns appear in a :class:`FeatureTable`."""
 
+WARMUP_UNITS: dict[str, str] = {
+    "none": "no history: a value from the first bar on (unless the data lack it, e.g. VIX)",
+    "bars": "bars since the first bar of the contract segment (restarts at every roll)",
+    "contract_sessions": "completed sessions of the contract segment (restarts at every roll)",
+    "sessions": "earlier trade dates, across rolls (per CT clock minute for the volume norms)",
+    "vix_closes": "published VIX closes seen since the first bar of the data, across rolls",
+}
+"""Units of :attr:`Warmup.unit` and what each counts."""
+
+
+@dataclass(frozen=True)
+class Warmup:
+    """How much history a feature needs before its first value.
+
+    Attributes
+    ----------
+    count : int
+        History needed, in ``unit``: with ``bars``, the first value is at bar index ``count`` of a
+        contract segment (0-based); with ``contract_sessions`` / ``sessions``, at the first bar
+        after ``count`` sessions of the contract / of the data (see the group's module for the
+        exact rule); with ``vix_closes``, at the first bar that has seen ``count`` closes.
+    unit : str
+        One of :data:`WARMUP_UNITS`.
+    up_to : int or None
+        The full window when it keeps growing after the first value (e.g. 252 for a percentile
+        that starts with 20 sessions); None when the first value already uses the whole window.
+    """
+
+    count: int = 0
+    unit: str = "none"
+    up_to: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.unit not in WARMUP_UNITS:
+            raise ValueError(f"warm-up unit {self.unit!r}; use one of {', '.join(WARMUP_UNITS)}")
+        if self.count < 0 or (self.unit == "none") != (self.count == 0):
+            raise ValueError(f"warm-up {self.count} {self.unit}: a count > 0 needs a unit, 0 means 'none'")
+
+    def __str__(self) -> str:
+        if self.unit == "none":
+            return "none"
+        word = {"bars": "bar", "contract_sessions": "contract session", "sessions": "session",
+                "vix_closes": "VIX close"}[self.unit]
+        text = f"{self.count} {word}{'s' * (self.count != 1)}"
+        return text if self.up_to is None else f"{text} (up to {self.up_to})"
+
+
+NO_WARMUP = Warmup()
+
 
 @dataclass(frozen=True)
 class FeatureSpec:
@@ -30,6 +79,9 @@ class FeatureSpec:
         Unit of the value, e.g. ``ticks``, ``log return``, ``ATR(14) units``.
     description : str
         One line: what it measures and over what.
+    warmup : Warmup
+        History needed before the first value (:class:`Warmup`; NaN before it). The VIX group
+        is also NaN before the first VIX close whatever its warm-up says.
     """
 
     name: str
@@ -37,16 +89,29 @@ class FeatureSpec:
     lag: int
     unit: str
     description: str
+    warmup: Warmup = NO_WARMUP
 
     @property
     def column(self) -> str:
         """Column name in a :class:`FeatureTable`: ``<group>_<name>``."""
         return f"{self.group}_{self.name}"
 
+    @property
+    def warmup_text(self) -> str:
+        """The warm-up in words, e.g. ``"240 bars"``, ``"20 sessions (up to 252)"``, ``"none"``."""
+        return str(self.warmup)
 
-def feature(group: str, name: str, unit: str, description: str, lag: int = 0) -> FeatureSpec:
-    """Shorthand for the group modules' spec tables."""
-    return FeatureSpec(name=name, group=group, lag=lag, unit=unit, description=description)
+
+def warmup_of(spec: FeatureSpec) -> str:
+    """The declared warm-up of a feature in words (see :class:`Warmup`)."""
+    return str(spec.warmup)
+
+
+def feature(group: str, name: str, unit: str, description: str, lag: int = 0, warmup: int = 0,
+            per: str = "bars", up_to: int | None = None) -> FeatureSpec:
+    """Shorthand for the group modules' spec tables: ``warmup`` counts ``per`` (bars by default)."""
+    return FeatureSpec(name=name, group=group, lag=lag, unit=unit, description=description,
+                       warmup=Warmup(warmup, per if warmup else "none", up_to))
 
 
 @dataclass(frozen=True)

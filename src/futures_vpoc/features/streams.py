@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from futures_vpoc.features import kernels as k
+from futures_vpoc.features import kernels_days as kd
 
 SLOTS = 1440
 """Clock slots for per-time-of-day baselines: minutes of the day."""
@@ -132,11 +133,18 @@ def previous_session_last(st: Streams, key: str, x: np.ndarray, new_session: np.
     return out
 
 
-def slot_mean(st: Streams, key: str, x: np.ndarray, slot: np.ndarray, n: int) -> np.ndarray:
-    """Mean of ``x`` over the previous ``n`` bars in the same clock minute (across rolls)."""
+def slot_mean(st: Streams, key: str, x: np.ndarray, slot: np.ndarray, n: int,
+              min_n: int | None = None) -> np.ndarray:
+    """Mean of ``x`` over the previous up to ``n`` bars in the same clock minute (across rolls).
+
+    NaN until the minute has been seen ``min_n`` times (default ``n``: a full window only).
+    """
+    need = n if min_n is None else min_n
+    if not 1 <= need <= n:
+        raise ValueError(f"slot_mean: min_n {min_n} outside 1..{n}")
     buf, cnt, pos = st.state(key, lambda: (np.zeros((SLOTS, n)), _i(SLOTS), _i(SLOTS)))
     out = np.empty(len(x))
-    k.slot_mean(x, slot, n, buf, cnt, pos, out)
+    kd.slot_mean(x, slot, n, need, buf, cnt, pos, out)
     return out
 
 
@@ -145,7 +153,22 @@ def trailing_percentile(st: Streams, key: str, x: np.ndarray, new_day: np.ndarra
     """Percentile of ``x`` among the day-end values of the previous ``n`` days (across rolls)."""
     buf, ist, fst = st.state(key, lambda: (_f(n, np.nan), _i(3), _f(3, np.nan)))
     out = np.empty(len(x))
-    k.trailing_percentile(x, new_day, n, min_n, buf, ist, fst, out)
+    kd.trailing_percentile(x, new_day, n, min_n, buf, ist, fst, out)
+    return out
+
+
+def trailing_zscore(st: Streams, key: str, x: np.ndarray, new_day: np.ndarray, n: int, min_n: int,
+                    sd_floor: float) -> np.ndarray:
+    """z-score of ``x`` against the day-end values of the previous up to ``n`` days (across rolls).
+
+    Sample sd (ddof 1) floored at ``sd_floor`` (``x``'s unit); NaN while fewer than ``min_n``
+    (>= 2) day ends are held or ``x`` is NaN (see :func:`kernels_days.trailing_zscore`).
+    """
+    if not 2 <= min_n <= n:
+        raise ValueError(f"trailing_zscore: min_n {min_n} outside 2..{n}")
+    buf, ist, fst = st.state(key, lambda: (_f(n, np.nan), _i(3), _f(3, np.nan)))
+    out = np.empty(len(x))
+    kd.trailing_zscore(x, new_day, n, min_n, float(sd_floor), buf, ist, fst, out)
     return out
 
 

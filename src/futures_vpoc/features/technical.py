@@ -30,10 +30,13 @@ BB_BARS, BB_WIDTH = 20, 2.0
 LOOKBACK = MACD_SLOW + MACD_SIGNAL
 
 SPECS = (
-    feature(GROUP, "rsi_14", "0-100", "Wilder RSI of the close over 14 bars"),
-    feature(GROUP, "macd_hist_atr", "ATR(14) units", "MACD(12, 26) minus its 9-bar signal line, over ATR(14)"),
-    feature(GROUP, "macd_cross", "-1/0/+1", "sign of MACD minus signal: +1 above (bullish crossover state)"),
-    feature(GROUP, "bb_position_20", "%b", "Bollinger %b: 0 at the lower, 1 at the upper (20 bars, 2 sd) band"),
+    feature(GROUP, "rsi_14", "0-100", "Wilder RSI of the close over 14 bars", warmup=RSI_BARS),
+    feature(GROUP, "macd_hist_atr", "ATR(14) units", "MACD(12, 26) minus its 9-bar signal line, over ATR(14)",
+            warmup=MACD_SLOW + MACD_SIGNAL - 2),
+    feature(GROUP, "macd_cross", "-1/0/+1", "sign of MACD minus signal: +1 above (bullish crossover state)",
+            warmup=MACD_SLOW + MACD_SIGNAL - 2),
+    feature(GROUP, "bb_position_20", "%b", "Bollinger %b: 0 at the lower, 1 at the upper (20 bars, 2 sd) band",
+            warmup=BB_BARS - 1),
 )
 
 

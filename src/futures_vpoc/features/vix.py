@@ -1,5 +1,5 @@
-"""``vix`` group: VIX level, its latest change, its percentile against the trailing year, and VIX
-against the realized volatility of ES.
+"""``vix`` group: VIX level, its latest change, its percentile and z-score against the trailing
+year, and VIX against the realized volatility of ES.
 
 The BarFrame's ``vix`` column is already as of publication (the close of date D is seen only
 by bars ending at or after 15:15 CT on D), so these features add no lag. VIX is not a contract
@@ -17,6 +17,14 @@ bar at which a changed close would have shown. Assumes the join's publication la
 the time from the publication to the next session's first bar (15 min before 2012-11-19, 1 h 45 min
 after; the default lag is 0). A day missing from the VIX file counts as a repeated close, and after
 the file's last close the change is 0.0 (no new close).
+
+``z_sessions``: the latest close against the mean and sample sd (ddof 1) of the session-end VIX of
+the previous up to 252 trade dates (across rolls like the percentile), so it starts after 2 trade
+dates where the percentile needs 20. The sd is floored at :data:`Z_SD_FLOOR` VIX points.
+
+Warm-up (each spec's ``warmup``): every feature is NaN before the first VIX close of the data;
+``change`` needs two closes, the trailing-year features 20 (percentile) or 2 (z-score) earlier
+trade dates with a session-end VIX, ``rv_ratio_240`` 240 bars of the contract segment.
 """
 
 from __future__ import annotations
@@ -36,6 +44,10 @@ from futures_vpoc.features.spec import feature
 GROUP = "vix"
 YEAR_SESSIONS = 252
 MIN_SESSIONS = 20
+Z_MIN_SESSIONS = 2
+Z_SD_FLOOR = 0.5
+"""Floor of the sd in ``z_sessions``, VIX points: about half a typical day-to-day VIX move, so two
+nearly equal session ends early in a file do not give a z-score of hundreds."""
 RV_BARS = 240
 MIN_ANNUAL_VOL = 1e-4
 """Floor of the annualized realized volatility in the ratio (0.01 %): a window without a price
@@ -43,12 +55,17 @@ change would otherwise divide by zero."""
 LOOKBACK = 240
 
 SPECS = (
-    feature(GROUP, "level", "VIX points", "the latest published VIX close"),
-    feature(GROUP, "change", "log change", "log change of the latest VIX close against the close before it"),
+    feature(GROUP, "level", "VIX points", "the latest published VIX close", warmup=1, per="vix_closes"),
+    feature(GROUP, "change", "log change", "log change of the latest VIX close against the close before it",
+            warmup=2, per="vix_closes"),
     feature(GROUP, "pct_252_sessions", "fraction [0, 1]",
-            "mid-rank of VIX among the session-end VIX of the previous 252 trade dates (at least 20)"),
+            "mid-rank of VIX among the session-end VIX of the previous 252 trade dates (at least 20)",
+            warmup=MIN_SESSIONS, per="sessions", up_to=YEAR_SESSIONS),
+    feature(GROUP, "z_sessions", "sd units",
+            "VIX minus the mean session-end VIX of the previous 2 to 252 trade dates, over their sd (>= 0.5)",
+            warmup=Z_MIN_SESSIONS, per="sessions", up_to=YEAR_SESSIONS),
     feature(GROUP, "rv_ratio_240", "log ratio",
-            "log of VIX/100 over the annualized 240-bar realized volatility of ES log returns"),
+            "log of VIX/100 over the annualized 240-bar realized volatility of ES log returns", warmup=RV_BARS),
 )
 
 
@@ -60,6 +77,7 @@ def compute(c: Chunk, st: s.Streams, ctx: Context, prepared=None) -> dict[str, n
         "level": c.vix.copy(),
         "change": _published_change(st, c),
         "pct_252_sessions": s.trailing_percentile(st, "pct", c.vix, c.new_day, YEAR_SESSIONS, MIN_SESSIONS),
+        "z_sessions": s.trailing_zscore(st, "z", c.vix, c.new_day, YEAR_SESSIONS, Z_MIN_SESSIONS, Z_SD_FLOOR),
         "rv_ratio_240": safe_log(c.vix / 100.0) - np.log(np.maximum(rv, MIN_ANNUAL_VOL)),
     }
 

@@ -27,15 +27,16 @@ _LN2 = math.log(2.0)
 
 SPECS = (
     *(feature(GROUP, f"rv_{w}", "log return per bar",
-              f"realized volatility: root mean square 1-bar log return over {w} bars") for w in RV_BARS),
-    feature(GROUP, "atr_14_ticks", "ticks", "average true range over 14 bars (Wilder)"),
-    feature(GROUP, "range_atr_14", "ATR(14) units", "the bar's high-low range over the 14-bar ATR"),
-    feature(GROUP, "atr_ratio_14_100", "ratio", "14-bar ATR over 100-bar ATR (Wilder both)"),
-    feature(GROUP, "parkinson_30", "log return per bar", "Parkinson high-low volatility over 30 bars"),
-    feature(GROUP, "garman_klass_30", "log return per bar", "Garman-Klass OHLC volatility over 30 bars"),
+              f"realized volatility: root mean square 1-bar log return over {w} bars", warmup=w) for w in RV_BARS),
+    feature(GROUP, "atr_14_ticks", "ticks", "average true range over 14 bars (Wilder)", warmup=13),
+    feature(GROUP, "range_atr_14", "ATR(14) units", "the bar's high-low range over the 14-bar ATR", warmup=13),
+    feature(GROUP, "atr_ratio_14_100", "ratio", "14-bar ATR over 100-bar ATR (Wilder both)", warmup=99),
+    feature(GROUP, "parkinson_30", "log return per bar", "Parkinson high-low volatility over 30 bars", warmup=29),
+    feature(GROUP, "garman_klass_30", "log return per bar", "Garman-Klass OHLC volatility over 30 bars", warmup=29),
     feature(GROUP, "garch_sigma", "log return per bar",
             "GARCH(1,1) (fit on train only) forecast sd of the next bar's log return"),
-    feature(GROUP, "regime", "0/1/2", "240-bar realized volatility below / between / above its train tertiles"),
+    feature(GROUP, "regime", "0/1/2", "240-bar realized volatility below / between / above its train tertiles",
+            warmup=REGIME_WINDOW),
 )
 
 

@@ -16,7 +16,7 @@ the timestamps they share and the report says so.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -134,6 +134,8 @@ class EnsembleResult:
     predictions: tuple | None = None
     """(test timestamps, ensemble probabilities, labels, forward returns, trade dates, training facts)
     for predictions_test.parquet."""
+    skipped: dict = field(default_factory=dict)
+    """``{group: reason}`` of the members left out (no usable rows)."""
 
     def to_dict(self) -> dict:
         return jsonable({
@@ -143,12 +145,15 @@ class EnsembleResult:
             "weights_fit_on": "validation log-loss (non-negative, summing to 1)",
             "n_val": self.n_val, "n_test": self.n_test,
             "rows_note": self.aligned_note,
+            "skipped_members": dict(self.skipped),
             "members": [{"group": m.group, "run_dir": str(m.run_dir) if m.run_dir else None,
                          "n_features": m.n_features, "hidden_dims": m.summary.get("hidden_dims"),
                          "param_count": m.summary.get("param_count"),
                          "stop_reason": m.summary.get("stop_reason"),
                          "best_val_loss": m.summary.get("best_val_loss"),
                          "nan_rate_max": m.summary.get("nan_rate_max"),
+                         "features_kept": m.summary.get("features_kept"),
+                         "features_dropped": m.summary.get("features_dropped"),
                          "val": self.member_val[m.group], "test": self.member_test[m.group]}
                         for m in self.members],
             "ensemble": {"val": self.val, "test": self.test},
@@ -169,7 +174,8 @@ def _test_metrics(y, p, y_train, trade_date=None, horizon: int = 1) -> dict:
 
 def run_ensemble(config: TrainConfig, datas: Mapping[str, TrainData], out_dir: str | Path, *,
                  meta: dict | None = None, console: bool = True,
-                 after_run: Callable[[Path], None] | None = None) -> EnsembleResult:
+                 after_run: Callable[[Path], None] | None = None,
+                 skipped: Mapping[str, str] | None = None) -> EnsembleResult:
     """Train one member per group of ``datas`` into ``out_dir/<group>`` and combine them on validation.
 
     Parameters
@@ -182,6 +188,8 @@ def run_ensemble(config: TrainConfig, datas: Mapping[str, TrainData], out_dir: s
         The ensemble folder (written by :func:`write_ensemble_report`).
     after_run : callable, optional
         Called with each member's run directory after it is written (the CLI writes its analysis).
+    skipped : mapping of group name to reason, optional
+        Members left out before training (no usable rows); recorded in the report.
     """
     from futures_vpoc.ml.evaluation import trade_dates_of
     from futures_vpoc.ml.model import predict_logits, probabilities
@@ -270,7 +278,8 @@ def run_ensemble(config: TrainConfig, datas: Mapping[str, TrainData], out_dir: s
     rows = _with_unscored((y["t_test"], p_test, y["test"], y["fwd"], dates), unscored, [m.group for m in members],
                           weights, trade_dates_of)
     result = EnsembleResult(out, members, weights, chosen, val, member_val, test, member_test,
-                            "; ".join(notes) or None, int(len(y["val"])), int(len(y["test"])), (*rows, facts))
+                            "; ".join(notes) or None, int(len(y["val"])), int(len(y["test"])), (*rows, facts),
+                            dict(skipped or {}))
     return result
 
 
@@ -309,6 +318,8 @@ def ensemble_markdown(result: EnsembleResult) -> str:
              f"(chosen: {result.chosen}). Test part: {result.n_test:,} rows, used once.", ""]
     if result.aligned_note:
         lines += [f"Rows: {result.aligned_note}.", ""]
+    for g, why in result.skipped.items():
+        lines += [f"Skipped member {g}: {why}.", ""]
     lines += ["| model | weight | features | val log-loss | val accuracy | test accuracy [95% CI] | majority "
               "baseline | p-value | test AUC | test log-loss |",
               "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|"]

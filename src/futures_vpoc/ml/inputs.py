@@ -51,7 +51,9 @@ class TrainData:
         Row counts of the dataset stage.
     X_test_unscored, t_test_unscored : numpy.ndarray of float32, shape (n_flat, d), and pandas.DatetimeIndex, or None
         Test rows without a label (flat horizons): predicted for ``predictions_test.parquet`` so a
-        backtest trades every test bar, never scored (:class:`futures_vpoc.dataset.Dataset`).
+        backtest trades every test bar, never scored (:class:`futures_vpoc.dataset.Dataset`).    feature_report : dict of str to str
+        Every candidate feature's fate (:attr:`futures_vpoc.dataset.Dataset.feature_report`);
+        empty when built from arrays (then every column counts as kept).
     """
 
     X_train: np.ndarray
@@ -75,6 +77,7 @@ class TrainData:
     counts: dict = field(default_factory=dict)
     X_test_unscored: np.ndarray | None = None
     t_test_unscored: pd.DatetimeIndex | None = None
+    feature_report: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for p in PARTS:
@@ -103,7 +106,16 @@ class TrainData:
                    t_train=ds.t_train, t_val=ds.t_val, t_test=ds.t_test, fwd_test=np.asarray(ds.fwd_test),
                    decision_threshold=threshold, dataset_state=ds.state_dict(), counts=dict(ds.counts),
                    X_test_unscored=getattr(ds, "X_test_unscored", None),
-                   t_test_unscored=getattr(ds, "t_test_unscored", None), **up)
+                   t_test_unscored=getattr(ds, "t_test_unscored", None),
+                   feature_report=dict(getattr(ds, "feature_report", None) or {}), **up)
+
+    def feature_lists(self) -> tuple[list[str], dict[str, str]]:
+        """``(features_kept, features_dropped)`` for ``summary.json`` (every column kept without a report)."""
+        if not self.feature_report:
+            return list(self.feature_names), {}
+        from futures_vpoc.dataset.availability import kept_and_dropped
+
+        return kept_and_dropped(self.feature_report)
 
     def check(self) -> None:
         """Refuse inputs the trainer cannot use, before training starts.

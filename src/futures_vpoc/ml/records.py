@@ -83,6 +83,10 @@ def announce(logger, data: TrainData, config: TrainConfig, resolved: dict, run_d
         logger.warning(f"warning: training keeps {len(d.y_train):,} of {d.counts['train_span_rows']:,} "
                        f"labelled rows of its span, because a row needs every feature ({worst}); "
                        "leave that feature group out (--features) or use data where it exists")
+    dropped = d.feature_lists()[1]
+    if dropped:
+        logger.warning(f"dropped {len(dropped)} feature(s) with too few training values: "
+                       + "; ".join(f"{name} ({why})" for name, why in dropped.items()))
 
 
 def epoch_record(epoch: int, acc: EpochStats, val: dict, guard, step: int, loss) -> dict:
@@ -142,6 +146,7 @@ def build_summary(history: list[dict], test: dict, data: TrainData, resolved: di
     epochs = [r for r in history if "event" not in r]
     rates = [r["nan_rate"] for r in epochs]
     valid = [r["valid_batch_pct"] for r in epochs]
+    kept, dropped = data.feature_lists()
     return {
         "param_count": resolved["param_count"],
         "epochs_completed": epochs_completed,
@@ -175,6 +180,8 @@ def build_summary(history: list[dict], test: dict, data: TrainData, resolved: di
         "target": data.target,
         "horizon": data.horizon,
         "label_shares": data.counts.get("label_shares"),
+        "features_kept": kept,
+        "features_dropped": dropped,
         "device": resolved["device"],
         "mixed_precision": resolved["amp_dtype"],
         "world_size": resolved["world_size"],

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from futures_vpoc import progress
-from futures_vpoc.errors import UsageError
+from futures_vpoc.errors import DataError, UsageError
 from futures_vpoc.ml.config import TrainConfig
 from futures_vpoc.ml.inputs import TrainData
 from futures_vpoc.ml.rundir import jsonable, resolve_run_dir, write_json
@@ -86,6 +86,7 @@ class Rung:
                 "test_accuracy_ci95": s.get("test_accuracy_ci95"),
                 "test_majority_baseline": s.get("test_majority_baseline"), "test_auc": s.get("test_auc"),
                 "samples_per_second": s.get("samples_per_second"),
+                "features_kept": s.get("features_kept"), "features_dropped": s.get("features_dropped"),
                 "gate": "pass" if self.passed else "fail", "gate_reasons": list(self.reasons)}
 
 
@@ -195,9 +196,17 @@ def run_scaleup(config: TrainConfig, data: TrainData, out_dir: str | Path,
             progress.say(f"scale-up: rung {i + 1}/{len(ladder)}: {arch}")
         cfg = config.replace(hidden_dims=dims, output_dir=str(run_dir), baselines=False,  # the train run has them
                              **dict((overrides or {}).get(i, {})))
-        trainer = Trainer(cfg, data, run_dir, meta={**(meta or {}), "scaleup": {"rung": i, "arch": arch}},
-                          batch_hook=(batch_hooks or {}).get(i), console=console)
-        result = trainer.fit()
+        try:
+            trainer = Trainer(cfg, data, run_dir, meta={**(meta or {}), "scaleup": {"rung": i, "arch": arch}},
+                              batch_hook=(batch_hooks or {}).get(i), console=console)
+            result = trainer.fit()
+        except (UsageError, DataError) as exc:  # a rung that cannot train is reported, never a crash
+            rung = Rung(arch, dims, run_dir, {}, False, [f"skipped: {exc}"])
+            rungs.append(rung)
+            if console:
+                progress.say(f"scale-up: {arch}: skipped: {exc}")
+            stopped_at = arch
+            break
         if after_run is not None and result.run_dir is not None:
             after_run(result.run_dir)
         rung = Rung(arch, dims, result.run_dir, dict(result.summary))

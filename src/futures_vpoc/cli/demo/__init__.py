@@ -4,7 +4,8 @@ Stages, each the same subcommand a user would type (so the demo shows the comman
 stage's full output lands in ``DIR/logs/NN_stage.log``):
 
 1. data      ``data synth`` (default: one year of synthetic 1-minute ES + VIX with a modest planted
-             VPOC pull), ``data sample sp500-daily``, or ``data check FILE`` for ``--data FILE``
+             VPOC pull), ``data sample sp500-daily`` / ``data sample es-minute`` (real ES minute bars
+             of 14 dates in 2013), or ``data check FILE`` for ``--data FILE``
 2. profile   ``profile`` (session table, developing values, a picture of a sample session)
 3. features  ``features`` (the feature table, to show what the model sees)
 4. train     ``train`` with the seed's Strategy 1 conservative flags; ``--epochs`` and, on small
@@ -14,6 +15,14 @@ stage's full output lands in ``DIR/logs/NN_stage.log``):
 7. scale-up  ``scale-up`` over two rungs, and 8. ``ensemble`` over three feature groups, each
              only when the time budget allows (``--budget_minutes``)
 9. report    ``DIR/report.html`` (self-contained) and ``index.html`` in the runs folder
+
+Each stage checks what it needs first (:mod:`~futures_vpoc.cli.demo.plan`) and adapts or is skipped
+with its reason printed, kept in the notes, shown in the report and in the closing table: a file too
+short to split skips training (and analyze, scale-up, ensemble) and backtests the rules and baselines
+alone; a short file trains on the whole file instead of the last 0.8. A stage whose subcommand still
+refuses the data for its size (exit 2 and a data-size message as the log's last line,
+:data:`~futures_vpoc.cli.demo.runner.TOO_SHORT`) is recorded as skipped; any other failure stops
+the demo. Which features the model used is the dataset's decision (``summary.json``), not the demo's.
 
 ``DIR`` is reused when it holds an earlier demo (its own files are replaced); a non-empty folder
 that is not a demo's is refused (exit 2), so nothing else is ever deleted. Exit 0 when the report
@@ -55,8 +64,9 @@ def add_demo_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--output_dir", default="runs/demo", help="folder for every output (default runs/demo)")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--data", default=None, help="your own merged file instead of the embedded data")
-    src.add_argument("--dataset", choices=("synthetic", "sp500-daily"), default="synthetic",
-                     help="synthetic 1-minute ES + VIX (default) or real daily S&P 500 + VIX")
+    src.add_argument("--dataset", choices=("synthetic", "sp500-daily", "es-minute"), default="synthetic",
+                     help="synthetic 1-minute ES + VIX (default), real daily S&P 500 + VIX, or real ES 1-minute "
+                     "bars of 14 dates in 2013 + VIX (a chain illustration: too short for meaningful figures)")
     p.add_argument("--seed", type=int, default=7, help="seed of the synthetic market and of training (default 7)")
     p.add_argument("--signal", type=float, default=3.0,
                    help="planted VPOC pull of the synthetic market, 0 = none (default 3, modest)")

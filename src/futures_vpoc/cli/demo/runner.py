@@ -2,7 +2,13 @@
 
 ``Demo.stage`` runs the argv through the injected ``run`` (``futures_vpoc.cli.main``) with stdout
 going to ``DIR/logs/NN_stage.log``; lines starting with one of ``keep`` are echoed, indented, to
-the console, so training shows its epochs while the rest stays in the log.
+the console, so training shows its epochs while the rest stays in the log. stderr goes to the log too.
+
+Skipped, not failed: a stage run with ``skippable=True`` whose subcommand returns 2 (a UsageError)
+with a last log line ``futures-vpoc: error: MESSAGE`` where MESSAGE matches :data:`TOO_SHORT` (the
+data-size refusals: too few sessions, rows, usable members, an empty part, every feature dropped) is
+recorded as skipped with that line, and the demo goes on. Any other status, or a status-2 error
+about something else (a bad flag, a bad file), still stops the demo: real bugs stay visible.
 """
 
 from __future__ import annotations
@@ -24,6 +30,11 @@ STRATEGY_1 = ("--batch_size", "32", "--learning_rate", "0.00005", "--hidden_dims
               "--data_fraction", "0.8", "--chunk_size", "25000", "--adaptive_loss", "--verbose")
 SCALEUP_LADDER = ("64 32 16", "128 64 32")
 ENSEMBLE_GROUPS = ("price", "volume", "volatility")
+TOO_SHORT = re.compile(r"needs? (?:\u2265|>=|at least) ?\d+ (?:sessions|rows|usable members)|usable member|"
+                       r"empty (?:validation|training|test) part|every feature would be dropped|no bars to backtest|"
+                       r"too (?:few|short)", re.IGNORECASE)
+"""Messages of the exit-2 errors that mean "this data is too short for the stage" (see the module doc)."""
+ERROR_PREFIX = "futures-vpoc: error: "
 PASS_THROUGH = (r"epoch \d+/\d+ ", "test accuracy", "analysis:", "completed", "stopped", "diverged")
 
 
@@ -47,10 +58,12 @@ class DemoState:
     ensemble_dir: Path | None = None
     report: Path | None = None
     index: Path | None = None
+    data_fraction: str = "0.8"  # Strategy 1's --data_fraction, raised to 1 when 0.8 leaves too few sessions
     epoch_seconds: float = 0.0  # training wall time per epoch [s]
     prep_seconds: float = 0.0  # the train stage's time outside its epochs (reading, features) [s]
     times: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    stages: list = field(default_factory=list)  # (stage, "ran" | "skipped", reason) in order
 
 
 class _Tee:
@@ -90,10 +103,18 @@ class Demo:
     def say(self, message: str) -> None:
         print(f"[{time.perf_counter() - self.t0:6.1f}s] {message}", flush=True)
 
-    def stage(self, name: str, argv: list[str], keep: tuple[str, ...] = (), ok=(0,)) -> int:
+    def skip(self, name: str, reason: str) -> None:
+        """Record stage ``name`` as skipped: printed, kept in the notes and the closing table."""
+        self.state.stages.append((name, "skipped", reason))
+        self.state.notes.append(f"{name} skipped: {reason}")
+        self.say(f"{name} skipped: {reason}")
+
+    def stage(self, name: str, argv: list[str], keep: tuple[str, ...] = (), ok=(0,),
+              skippable: bool = False) -> int | None:
         """Run one subcommand with its output in ``logs/NN_name.log``; raise on a bad exit status.
 
         ``keep``: regular expressions; output lines that start with a match are echoed to the console.
+        ``skippable``: a data-size refusal (see the module doc) is recorded as skipped and None returned.
         """
         self.count += 1
         log_path = self.state.out / "logs" / f"{self.count:02d}_{name}.log"
@@ -101,12 +122,20 @@ class Demo:
         started = time.perf_counter()
         with open(log_path, "w", encoding="utf-8") as log:
             log.write("$ futures-vpoc " + " ".join(_quote(a) for a in argv) + "\n")
-            with contextlib.redirect_stdout(_Tee(log, sys.__stdout__ if sys.stdout is None else sys.stdout, keep)):
+            console = sys.__stdout__ if sys.stdout is None else sys.stdout
+            errors = sys.__stderr__ if sys.stderr is None else sys.stderr
+            with contextlib.redirect_stdout(_Tee(log, console, keep)), \
+                    contextlib.redirect_stderr(_Tee(log, errors, (ERROR_PREFIX,) if not skippable else ())):
                 status = self.run_cli(argv)
         seconds = time.perf_counter() - started
         self.state.times.append((name, seconds))
         if status not in ok:
+            error = too_short(status, log_path)
+            if skippable and error is not None:
+                self.skip(name, f"{error} (exit 2, log {log_path})")
+                return None
             raise StageFailed(name, status, log_path)
+        self.state.stages.append((name, "ran", f"{seconds:.1f} s"))
         self.say(f"{name}: done in {seconds:.1f}s (log {log_path})")
         return status
 
@@ -119,8 +148,20 @@ class StageFailed(Exception):
         self.status = status
 
 
+def too_short(status: int, log_path: Path) -> str | None:
+    """The error message when a stage refused its data for being too short (exit 2, :data:`TOO_SHORT`), else None."""
+    if status != 2:
+        return None
+    text = Path(log_path).read_text(encoding="utf-8", errors="replace")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines or not lines[-1].startswith(ERROR_PREFIX):
+        return None
+    message = lines[-1][len(ERROR_PREFIX):]
+    return message if TOO_SHORT.search(message) else None
+
+
 def _quote(arg: str) -> str:
     return f"'{arg}'" if (" " in arg or not arg) else arg
 
 
-__all__ = ["Demo", "DemoState", "StageFailed"]
+__all__ = ["Demo", "DemoState", "StageFailed", "TOO_SHORT", "too_short"]

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from futures_vpoc.cli.demo.plan import RULES, fits_budget, plan_training, summary_lines
 from futures_vpoc.cli.demo.runner import ENSEMBLE_GROUPS, PASS_THROUGH, SCALEUP_LADDER, STRATEGY_1, Demo
 
 SYNTH_START = "2023-01-02"
 COMPOSITE_SESSIONS = 20
-REPORT_RESERVE_S = 25.0  # the report and index take about this long on 2 cores (measured ~10 s)
 OPTIONAL_EPOCHS = 2
+SAMPLE_FILES = {"sp500-daily": "sp500_daily_vix.parquet", "es-minute": "es_minute_2013_vix.parquet"}
 
 
 def _is_daily(check) -> bool:
@@ -51,9 +52,9 @@ def data_stage(demo: Demo) -> None:
         st.data_file = Path(a.data).resolve()
         # exit 1 = problems found and listed (the report shows them); the demo goes on with the file
         demo.stage("data", ["data", "check", str(st.data_file)], keep=(r"\S",), ok=(0, 1))
-    elif a.dataset == "sp500-daily":
-        st.data_file = st.out / "data" / "sp500_daily_vix.parquet"
-        demo.stage("data", ["data", "sample", "sp500-daily", "--out", str(st.data_file)], keep=(r"\S",))
+    elif a.dataset in SAMPLE_FILES:
+        st.data_file = st.out / "data" / SAMPLE_FILES[a.dataset]
+        demo.stage("data", ["data", "sample", a.dataset, "--out", str(st.data_file)], keep=(r"\S",))
     else:
         end = pd.Timestamp(SYNTH_START) + pd.DateOffset(months=a.months) - pd.Timedelta(days=1)
         st.data_file = st.out / "data" / "synthetic_es_vix.parquet"
@@ -102,48 +103,11 @@ def _features_flag(demo: Demo) -> list[str]:
 
 
 def features_stage(demo: Demo) -> None:
-    """Write the feature table; leave out a group that exists on under half of the bars (noted)."""
+    """Write the feature table. No group is dropped here: the dataset keeps or drops each feature by
+    its availability on the training rows and lists them in the run's ``summary.json``."""
     st = demo.state
     path = st.out / "features" / "features.parquet"
     demo.stage("features", ["features", "--data", str(st.data_file), "--out", str(path), *_features_flag(demo)])
-    sparse = sparse_groups(pd.read_parquet(path))
-    if sparse:
-        from futures_vpoc.features.spec import GROUPS
-
-        kept = tuple(g for g in (st.features or GROUPS) if g not in sparse)
-        st.features = kept
-        st.notes.append("Left out of the model: " + "; ".join(
-            f"the {g} group, which has values on only {share:.0%} of the bars" for g, share in sparse.items()) +
-            ". A row needs every feature, so keeping it would drop most of the history "
-            f"(the model uses {', '.join(kept)}).")
-        demo.say(st.notes[-1])
-
-
-def sparse_groups(table: pd.DataFrame, least: float = 0.5) -> dict[str, float]:
-    """Feature groups whose columns are all finite on fewer than ``least`` of the rows.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        The feature table (columns ``<group>_<name>``; others are ignored).
-    least : float
-        Smallest share of rows, in [0, 1].
-
-    Returns
-    -------
-    dict
-        Group -> share of rows with every column of the group finite, for the sparse groups only.
-    """
-    from futures_vpoc.features.spec import GROUPS
-
-    out = {}
-    for group in GROUPS:
-        cols = [c for c in table.columns if c.startswith(group + "_")]
-        if cols:
-            share = float(table[cols].notna().all(axis=1).mean())
-            if share < least:
-                out[group] = share
-    return out
 
 
 def _epochs(demo: Demo) -> int:
@@ -156,7 +120,7 @@ def _strategy_1(demo: Demo, epochs: int, drop_hidden: bool = False) -> list[str]
     if drop_hidden:
         i = flags.index("--hidden_dims")
         del flags[i:i + 4]
-    train_rows = demo.state.check.rows * 0.8 * 0.7  # --data_fraction 0.8, 70% train (estimate)
+    train_rows = demo.state.check.rows * float(demo.state.data_fraction) * 0.7  # --data_fraction, 70% train
     steps = int(math.ceil(train_rows / 32)) * epochs
     if steps // 5 < 5000:
         warmup = max(10, steps // 5)
@@ -165,24 +129,35 @@ def _strategy_1(demo: Demo, epochs: int, drop_hidden: bool = False) -> list[str]
                 "should end well before the last step.")
         if note not in demo.state.notes:
             demo.state.notes.append(note)
+    flags[flags.index("--data_fraction") + 1] = demo.state.data_fraction
     return flags + ["--seed", str(demo.args.seed), *_features_flag(demo)]
 
 
 def train_stage(demo: Demo) -> None:
     """Strategy 1, the seed's conservative command, with the demo's epochs; exit 1 (diverged) goes on."""
     st = demo.state
-    st.train_dir = st.out / "train"
+    why = plan_training(demo)
+    if why is not None:
+        demo.skip("train", why)
+        return
     epochs = _epochs(demo)
     demo.say(f"train: the seed's Strategy 1 (conservative) flags, --epochs {epochs} instead of 50 to fit the demo")
-    demo.stage("train", ["train", "--data", str(st.data_file), "--output_dir", str(st.train_dir),
-                         "--epochs", str(epochs), *_strategy_1(demo, epochs)], keep=PASS_THROUGH, ok=(0, 1))
+    train_dir = st.out / "train"
+    if demo.stage("train", ["train", "--data", str(st.data_file), "--output_dir", str(train_dir),
+                            "--epochs", str(epochs), *_strategy_1(demo, epochs)], keep=PASS_THROUGH, ok=(0, 1),
+                  skippable=True) is None:
+        return
+    st.train_dir = train_dir
     summary = json.loads((st.train_dir / "summary.json").read_text())
     st.epoch_seconds = float(summary["train_seconds"]) / max(1, int(summary["epochs_completed"]))
     st.prep_seconds = max(0.0, st.times[-1][1] - float(summary["train_seconds"]))
 
 
 def analyze_stage(demo: Demo) -> None:
-    demo.stage("analyze", ["analyze", str(demo.state.train_dir)], )
+    if demo.state.train_dir is None:
+        demo.skip("analyze", "no training run to analyse")
+        return
+    demo.stage("analyze", ["analyze", str(demo.state.train_dir)])
 
 
 DEMO_THETA = 0.02
@@ -193,42 +168,45 @@ the probabilities by several points (sd about 0.06), so it trades both sides."""
 
 
 def backtest_stage(demo: Demo) -> None:
+    """The model against the rules and baselines; without a model, the rules and baselines alone."""
     st = demo.state
-    st.backtest_dir = st.out / "backtest"
-    demo.stage("backtest", ["backtest", "--data", str(st.data_file), "--model", str(st.train_dir),
-                            "--output_dir", str(st.backtest_dir), "--n_random", str(demo.args.n_random),
-                            "--theta", f"{DEMO_THETA:g}"])
-
-
-def _fits(demo: Demo, name: str, estimate: float) -> bool:
-    left = demo.args.budget_minutes * 60.0 - (time.perf_counter() - demo.t0) - REPORT_RESERVE_S
-    if estimate <= left:
-        return True
-    demo.state.notes.append(f"{name} skipped: it would take about {estimate:.0f} s and {max(0.0, left):.0f} s "
-                            f"of the {demo.args.budget_minutes:g}-minute budget were left (--budget_minutes).")
-    demo.say(demo.state.notes[-1])
-    return False
+    what = ["--model", str(st.train_dir), "--theta", f"{DEMO_THETA:g}"] if st.train_dir else ["--strategy", *RULES]
+    if st.train_dir is None:
+        st.notes.append("backtest: no trained model, so only the VPOC rules and the baselines were backtested.")
+        demo.say(st.notes[-1])
+    folder = st.out / "backtest"
+    if demo.stage("backtest", ["backtest", "--data", str(st.data_file), *what, "--output_dir", str(folder),
+                               "--n_random", str(demo.args.n_random)], skippable=True) is not None:
+        st.backtest_dir = folder
 
 
 def optional_stages(demo: Demo) -> None:
-    """The seed's Strategies 2 and 3 in short form, each when its time estimate fits the budget."""
+    """The seed's Strategies 2 and 3 in short form, each after a training run and when its time
+    estimate fits the budget; a data-size refusal is recorded as skipped."""
     st, epochs = demo.state, OPTIONAL_EPOCHS
+    if st.train_dir is None:
+        for name in ("scale-up", "ensemble"):
+            demo.skip(name, "no training run (the file is too short to split), so nothing to scale or combine")
+        return
     # Estimates: the 128-64-32 rung costs about 1.5x the 64-32-16 epoch, an ensemble member about 0.8x;
     # every run rebuilds the dataset (prep_seconds).
-    if _fits(demo, "scale-up", 2.5 * epochs * st.epoch_seconds + 2 * st.prep_seconds):
-        st.scaleup_dir = st.out / "scaleup"
-        demo.stage("scale-up", ["scale-up", "--data", str(st.data_file), "--output_dir", str(st.scaleup_dir),
-                                "--ladder", *SCALEUP_LADDER, "--epochs", str(epochs),
-                                *_strategy_1(demo, epochs, drop_hidden=True)], keep=("scale-up: winner",))
+    if fits_budget(demo, "scale-up", 2.5 * epochs * st.epoch_seconds + 2 * st.prep_seconds):
+        folder = st.out / "scaleup"
+        if demo.stage("scale-up", ["scale-up", "--data", str(st.data_file), "--output_dir", str(folder),
+                                   "--ladder", *SCALEUP_LADDER, "--epochs", str(epochs),
+                                   *_strategy_1(demo, epochs, drop_hidden=True)], keep=("scale-up: winner",),
+                      skippable=True) is not None:
+            st.scaleup_dir = folder
     members = len(ENSEMBLE_GROUPS)
-    if _fits(demo, "ensemble", members * (0.8 * epochs * st.epoch_seconds + st.prep_seconds)):
-        st.ensemble_dir = st.out / "ensemble"
+    if fits_budget(demo, "ensemble", members * (0.8 * epochs * st.epoch_seconds + 2 * st.prep_seconds)):
+        folder = st.out / "ensemble"
         flags = _strategy_1(demo, epochs, drop_hidden=True)
         if "--features" in flags:
             del flags[flags.index("--features"):]
-        demo.stage("ensemble", ["ensemble", "--data", str(st.data_file), "--output_dir", str(st.ensemble_dir),
-                                "--groups", *ENSEMBLE_GROUPS, "--epochs", str(epochs), *flags],
-                   keep=("ensemble: weights",))
+        if demo.stage("ensemble", ["ensemble", "--data", str(st.data_file), "--output_dir", str(folder),
+                                   "--groups", *ENSEMBLE_GROUPS, "--epochs", str(epochs), *flags],
+                      keep=("ensemble: weights", "ensemble: member"), skippable=True) is not None:
+            st.ensemble_dir = folder
 
 
 def _title(demo: Demo) -> tuple[str, str]:
@@ -242,6 +220,17 @@ def _title(demo: Demo) -> tuple[str, str]:
                 "package), VIX as of the previous close. With daily bars every session is a single bar, so the "
                 "volume-profile features are daily-bar profiles and the picture is a daily-bar composite; "
                 "minute data shows what the profiles are made for. The model's rows start when VIX starts.")
+    if a.dataset == "es-minute":
+        return ("futures-vpoc demo: real ES 1-minute bars and VIX (14 dates of 2013)",
+                f"Real E-mini S&P 500 futures 1-minute trade bars from QuantConnect LEAN's repository (Apache-2.0; "
+                f"LEAN's futures data come from AlgoSeek): the 14 UTC dates LEAN ships between 2013-10-06 and "
+                f"2013-12-20, not consecutive ({st.check.trade_dates} trade dates, several of them partial, "
+                f"{st.check.rows:,} bars), across the ESZ3 -> ESH4 roll, with CBOE's daily VIX as of the previous "
+                "close. This is enough to run every stage on real futures data and to look at real volume "
+                "profiles, and nothing more: with about 14 sessions the test part is one or two sessions, so the "
+                "accuracy is not statistically meaningful (its interval is wide and the rows are far from "
+                "independent), features with long warm-ups are dropped, and the backtest is an illustration "
+                "of the mechanics, not evidence of an edge. Use years of minute data for any conclusion.")
     return (f"futures-vpoc demo: synthetic ES + VIX (signal {a.signal:g})",
             f"A synthetic E-mini S&P 500 market: {a.months} months of 1-minute bars on the real CME Globex calendar "
             f"(quarterly contracts, calendar rolls, halts, holidays) with a daily VIX that tracks realised "
@@ -262,42 +251,15 @@ def report_stage(demo: Demo) -> Path:
                         profile_png=Path(st.profile_png).read_bytes(), profile_caption=st.profile_caption,
                         sessions=st.sessions, train_dir=st.train_dir, backtest_dir=st.backtest_dir,
                         scaleup_dir=st.scaleup_dir, ensemble_dir=st.ensemble_dir, stage_times=tuple(st.times),
-                        notes=tuple(st.notes))
+                        notes=tuple(st.notes), stages=tuple(st.stages))
     st.report = write_demo_report(inputs, st.out / "report.html")
     root = st.out.resolve().parent
     index = write_runs_index(root if root != Path.cwd().resolve() else st.out)
     st.index = index.relative_to(Path.cwd().resolve()) if index.is_relative_to(Path.cwd().resolve()) else index
     st.times.append(("report", time.perf_counter() - started))
+    st.stages.append(("report", "ran", f"{st.times[-1][1]:.1f} s"))
     demo.say(f"report: wrote {st.report} and {st.index}")
     return st.report
-
-
-def _pct(x) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f}%"
-
-
-def summary_lines(demo: Demo) -> list[str]:
-    """The closing table: accuracy vs baseline, NaN rate, each strategy's Sharpe and P&L, the report."""
-    st = demo.state
-    s = json.loads((st.train_dir / "summary.json").read_text())
-    lo, hi = s.get("test_accuracy_ci95") or (None, None)
-    method = s.get("test_statistics_method") or "rows taken as independent"
-    lines = ["", "result".ljust(28) + "value", "-" * 78,
-             "test accuracy".ljust(28) + f"{_pct(s.get('test_accuracy'))} [{_pct(lo)}, {_pct(hi)}] vs majority "
-             f"baseline {_pct(s.get('test_majority_baseline'))} (p = {s.get('test_p_value', float('nan')):.3g})",
-             "".ljust(28) + f"95% CI and p-value: {method}",
-             "worst NaN rate".ljust(28) + f"{_pct(s.get('nan_rate_max'))} (stop: {s.get('stop_reason')}, "
-             f"{s.get('epochs_completed')} epochs)"]
-    if st.backtest_dir is not None:
-        stats = json.loads((st.backtest_dir / "stats.json").read_text())
-        lines.append("backtest".ljust(28) + "Sharpe".rjust(8) + "net P&L [$]".rjust(16) + "trades".rjust(9))
-        for name, row in stats.items():
-            sharpe = row.get("sharpe")
-            lines.append(f"  {name}".ljust(28) + (f"{sharpe:8.2f}" if sharpe is not None else "     n/a") +
-                         f"{row.get('net_pnl_usd') or 0:16,.2f}{row.get('trades') or 0:9d}")
-    lines += ["report".ljust(28) + str(st.report), "all runs".ljust(28) + str(st.index),
-              "total time".ljust(28) + f"{time.perf_counter() - demo.t0:.0f} s"]
-    return lines
 
 
 def run_all(demo: Demo) -> None:

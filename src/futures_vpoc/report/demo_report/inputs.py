@@ -41,8 +41,10 @@ class DemoInputs:
         ``contract``, ``vpoc``, ``val``, ``vah`` [index points] and the other session columns.
         A ``migration`` column [points], when present, is drawn as the session-to-session VPOC
         migration; otherwise the VPOC change within one contract is drawn.
-    train_dir : pathlib.Path
-        Run directory of the training run (read with ``diagnostics.analysis.analyze_run``).
+    train_dir : pathlib.Path or None
+        Run directory of the training run (read with ``diagnostics.analysis.analyze_run``); None
+        when the demo skipped training (the reason is in ``stages``). Its ``summary.json``
+        ``features_kept`` / ``features_dropped`` ({name: reason}) are shown when present.
     backtest_dir : pathlib.Path or None
         Directory written by ``futures-vpoc backtest`` (``stats.json``, ``equity.csv``).
     scaleup_dir, ensemble_dir : pathlib.Path or None
@@ -52,6 +54,8 @@ class DemoInputs:
         Stage name and wall time [s], in order.
     notes : tuple of str
         Extra lines for the reader (stages skipped for time, data caveats).
+    stages : tuple of (str, str, str)
+        Each stage's name, ``"ran"`` or ``"skipped"``, and the wall time or the reason, in order.
     report_dir : pathlib.Path or None
         Folder the page is written to; links to the runs' own pages are relative to it. None:
         the current directory (:func:`write_demo_report` sets it to the file's folder).
@@ -64,10 +68,11 @@ class DemoInputs:
     profile_png: bytes | None
     profile_caption: str
     sessions: pd.DataFrame
-    train_dir: Path
+    train_dir: Path | None
     backtest_dir: Path | None = None
     scaleup_dir: Path | None = None
     ensemble_dir: Path | None = None
     stage_times: tuple = ()
     notes: tuple = field(default_factory=tuple)
+    stages: tuple = ()
     report_dir: Path | None = None

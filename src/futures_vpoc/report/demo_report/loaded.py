@@ -35,10 +35,14 @@ def _read_error(exc: Exception) -> str:
 
 def _load(inputs: DemoInputs) -> _Loaded:
     analysis = analysis_error = stats = equity = backtest_error = None
-    try:
-        analysis = analyze_run(inputs.train_dir)
-    except FuturesVpocError as exc:
-        analysis_error = _read_error(exc)
+    if inputs.train_dir is None:
+        why = next((r for n, o, r in inputs.stages if n == "train" and o == "skipped"), None)
+        analysis_error = "was skipped: " + why if why else "was not run"
+    else:
+        try:
+            analysis = analyze_run(inputs.train_dir)
+        except FuturesVpocError as exc:
+            analysis_error = _read_error(exc)
     if inputs.backtest_dir is None:
         backtest_error = "Backtest: not run."
     else:

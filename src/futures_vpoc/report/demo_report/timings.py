@@ -1,4 +1,5 @@
-"""Section 10 of the demo report: how long each stage took, and the notes for the reader."""
+"""Section 10 of the demo report: which stages ran or were skipped (and why), how long each took,
+and the notes for the reader."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from futures_vpoc.report.html import render_block
 
 def _timings(inputs: DemoInputs) -> str:
     out = [_lead("How long each stage of the demo took on this machine, and what the reader should know.")]
+    if inputs.stages:
+        out.append(_table(("Stage", "Outcome", "Time or reason"),
+                          [(n, "ran" if o == "ran" else "**skipped**", r) for n, o, r in inputs.stages]))
     times = [(str(n), float(s)) for n, s in inputs.stage_times]
     if times:
         rows = [(n, f"{s:,.1f}") for n, s in times] + [("**total**", f"{sum(s for _, s in times):,.1f}")]

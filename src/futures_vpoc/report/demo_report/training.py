@@ -7,6 +7,7 @@ with a link to the run's own ``analysis.html``.
 from __future__ import annotations
 
 from futures_vpoc.report.blocks import Code, Figures, Verdict
+from futures_vpoc.report.demo_report.features import features_table
 from futures_vpoc.report.demo_report.inputs import DemoInputs
 from futures_vpoc.report.demo_report.loaded import _Loaded
 from futures_vpoc.report.demo_report.pieces import _lead, _link, _not_run, _table
@@ -28,5 +29,6 @@ def _training(inputs: DemoInputs, got: _Loaded) -> str:
     out += [render_block(Code(command_lines(a.command, a.environment)), {}),
             _table(("Figure", "Value"), a.run_facts), "<h3>Training curves</h3>",
             render_block(Figures(FIGURES), render_plots(a.curves)),
-            _link(a.run_dir / "analysis.html", inputs.report_dir, "The run's full training analysis (analysis.html)")]
+            _link(a.run_dir / "analysis.html", inputs.report_dir, "The run's full training analysis (analysis.html)"),
+            features_table(inputs.train_dir)]
     return "".join(out)
