@@ -112,6 +112,18 @@ def test_seed_command_trains_without_nan(name, flags, data_file, tmp_path):
     assert "epoch 2/2" in proc.stdout and "DEBUG" in next(out.glob("futures_vpoc_*.log")).read_text()
 
 
+def _steps_per_epoch(data_file: Path, batch_size: int) -> int:
+    """Optimizer steps per epoch of a default ``train`` run on ``data_file``."""
+    import math
+
+    from futures_vpoc.data.barframe import read_merged
+    from futures_vpoc.dataset import build_dataset
+    from futures_vpoc.ml.config import TrainConfig
+
+    ds = build_dataset(read_merged(data_file), data_fraction=TrainConfig().data_fraction)
+    return math.ceil(len(ds.X_train) / batch_size)
+
+
 def test_sigkill_mid_epoch_then_resume_completes(data_file, tmp_path):
     """Acceptance 3: kill -9 inside epoch 2, ``--resume``, and the run finishes with a valid directory."""
     out = tmp_path / "run"
@@ -119,14 +131,18 @@ def test_sigkill_mid_epoch_then_resume_completes(data_file, tmp_path):
     flags = ("--epochs 3 --batch_size 256 --hidden_dims 32 16 --learning_rate 0.001 --warmup_steps 20 "
              "--adaptive_loss --seed 5")
     cmd = [sys.executable, *entry(tmp_path), "--data", str(data_file), "--output_dir", str(out), *flags.split()]
-    # 47 steps per epoch: step 70 lies inside epoch 2, after last.pt of epoch 1 was written
+    # A step half-way into epoch 2, after last.pt of epoch 1 was written (counted from the dataset the
+    # run builds: the number of rows moves when the dataset's rules change, e.g. issue 16's per-feature rule)
+    per_epoch = _steps_per_epoch(data_file, batch_size=256)
+    pause = per_epoch + per_epoch // 2
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env=env(FUTURES_VPOC_TEST_PAUSE_AT_STEP="70", FUTURES_VPOC_TEST_READY_FILE=str(ready)))
+                            env=env(FUTURES_VPOC_TEST_PAUSE_AT_STEP=str(pause),
+                                    FUTURES_VPOC_TEST_READY_FILE=str(ready)))
     try:
         deadline = time.monotonic() + 240
         while not ready.exists():
             assert proc.poll() is None, proc.stderr.read()
-            assert time.monotonic() < deadline, "the training process never reached step 70"
+            assert time.monotonic() < deadline, f"the training process never reached step {pause}"
             time.sleep(0.2)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
