@@ -97,12 +97,16 @@ def majority_class(y_train) -> int:
     return int(y.mean() >= 0.5) if y.size else 1
 
 
-def _independent_rows(correct: int, n: int, base: float) -> dict:
-    """The fallback without trade dates: exact binomial interval and test (rows taken as independent)."""
+def _independent_rows(correct: int, n: int, base: float, sessions: int | None = None) -> dict:
+    """The fallback without two sessions to resample: exact binomial interval and test (rows taken as
+    independent, which overlapping labels are not: the interval is too narrow and says so)."""
+    why = ("no trade dates" if sessions is None else
+           f"{sessions} test session{'s' if sessions != 1 else ''}, too few to resample")
     return {"accuracy_ci95": list(accuracy_ci(correct, n)),
             "majority_baseline_ci95": list(baseline_interval(base, n)) if n else [float("nan")] * 2,
             "p_value": binomial_p_greater(correct, n, base), "auc_ci95": None, "statistics": None,
-            "statistics_method": "independent rows (exact binomial; no trade dates, so dependence is ignored)"}
+            "statistics_method": f"independent rows (exact binomial; {why}, so the dependence of overlapping "
+                                 "labels is ignored and the interval is too narrow)"}
 
 
 def _dependence_aware(y, score, trade_date, horizon, threshold, maj, base_rate, probabilistic) -> dict:
@@ -164,7 +168,7 @@ def evaluate(y, logits, y_train, threshold: float = 0.0, trade_date=None, horizo
         rate = float(train.mean()) if train.size else 0.5
         inference = _dependence_aware(y, score, trade_date, horizon, cut, maj, rate, probabilistic)
     else:
-        inference = _independent_rows(correct, n, base)
+        inference = _independent_rows(correct, n, base, None if trade_date is None else sessions)
     return {
         "accuracy": correct / n if n else float("nan"),
         "majority_class": maj,
