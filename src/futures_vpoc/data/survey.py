@@ -44,7 +44,9 @@ from futures_vpoc.data.formats import PRICE_FIELDS, RawBars, read_bars
 from futures_vpoc.data.load import _combine, _to_bar_start, bar_files
 from futures_vpoc.data.merge import MergeOptions
 from futures_vpoc.data.rolls import build_continuous
-from futures_vpoc.data.validate import BAD_PRINT_LOG_RATIO, GRID_NOISE, Bars, Sources, find_bad_prints
+from futures_vpoc.data.validate import BAD_PRINT_LOG_RATIO, Bars, Sources, find_bad_prints
+from futures_vpoc.data.validate.prices import off_grid_rows, ohlc_problems
+from futures_vpoc.data.validate.timestamps import duplicate_rows
 from futures_vpoc.errors import DataError
 
 KINDS = ("zone unknown", "NaN or infinite values", "negative volume", "out of order", "duplicate timestamps",
@@ -111,8 +113,10 @@ class _Findings:
 
 
 def _where(raw: RawBars, row: int) -> str:
+    """``file:line`` of data row ``row`` (a LEAN zip names its entry; Parquet gives the row)."""
     line = raw.lines.line(int(row))
-    return f"{raw.path}:{line}" if line is not None else f"{raw.path} row {int(row) + 1}"
+    name = raw.lines.name(int(row))
+    return f"{name}:{line}" if line is not None else f"{name} row {int(row) + 1}"
 
 
 def _take(raw: RawBars, keep: np.ndarray) -> RawBars:
@@ -202,17 +206,13 @@ def _ct(ns: int) -> str:
 
 def _cross_file_checks(bars: Bars, sources: Sources, found: _Findings, tick: float, hours: SessionHours) -> Bars:
     """Duplicates, bad prints, tick grid, OHLC, sessions (the order of the validation)."""
-    dup = np.flatnonzero((np.diff(bars.ts) == 0) & (bars.contract[1:] == bars.contract[:-1])) + 1
-    bars = _set_aside(bars, sources, found, "duplicate timestamps", dup, " (same as {prev})")
+    bars = _set_aside(bars, sources, found, "duplicate timestamps", duplicate_rows(bars), " (same as {prev})")
     rows = np.unique(find_bad_prints(bars)[0])
     bars = _set_aside(bars, sources, found, "bad prints", rows,
                       f" (|log(price / median of 10 neighbouring closes)| > {BAD_PRINT_LOG_RATIO})")
-    prices = np.column_stack([getattr(bars, k) for k in PRICE_FIELDS])
-    off = np.abs(prices / tick - np.rint(prices / tick)) > GRID_NOISE
-    bars = _set_aside(bars, sources, found, "off the tick grid", np.flatnonzero(off.any(axis=1)),
+    bars = _set_aside(bars, sources, found, "off the tick grid", off_grid_rows(bars, tick),
                       f" (tick {tick:g})", kept=True)
-    o, h, lo, c = bars.open, bars.high, bars.low, bars.close
-    bad = (h < lo) | (o < lo) | (o > h) | (c < lo) | (c > h)
+    bad = np.logical_or.reduce([mask for _, mask, _ in ohlc_problems(bars)])
     bars = _set_aside(bars, sources, found, "OHLC inconsistent", np.flatnonzero(bad))
     sess = assign_sessions(pd.DatetimeIndex(bars.ts.view("M8[ns]")).tz_localize("UTC"), hours)
     return _set_aside(bars, sources, found, "outside Globex sessions", np.flatnonzero(~sess.in_session),

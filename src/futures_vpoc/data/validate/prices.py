@@ -50,15 +50,26 @@ def fix_off_grid(bars: Bars, sources: Sources, tick: float, repair: bool) -> int
     return count
 
 
-def check_ohlc(bars: Bars, sources: Sources) -> None:
-    """Fatal: ``high < low``, or ``open``/``close`` outside ``[low, high]``."""
+def off_grid_rows(bars: Bars, tick: float) -> np.ndarray:
+    """Positions of the bars with a price more than :data:`GRID_NOISE` ticks off the grid."""
+    prices = np.column_stack([getattr(bars, k) for k in PRICE_FIELDS])
+    return np.flatnonzero((np.abs(prices / tick - np.rint(prices / tick)) > GRID_NOISE).any(axis=1))
+
+
+def ohlc_problems(bars: Bars) -> tuple[tuple[str, np.ndarray, str], ...]:
+    """``(column, mask, what)`` per kind: ``high < low``, open or close outside ``[low, high]``."""
     o, h, lo, c = bars.open, bars.high, bars.low, bars.close
-    tests = (
+    return (
         ("high", h < lo, "high < low"),
         ("open", (o < lo) | (o > h), "open outside [low, high]"),
         ("close", (c < lo) | (c > h), "close outside [low, high]"),
     )
-    hits = [(np.flatnonzero(mask), col, what) for col, mask, what in tests]
+
+
+def check_ohlc(bars: Bars, sources: Sources) -> None:
+    """Fatal: ``high < low``, or ``open``/``close`` outside ``[low, high]``."""
+    o, h, lo, c = bars.open, bars.high, bars.low, bars.close
+    hits = [(np.flatnonzero(mask), col, what) for col, mask, what in ohlc_problems(bars)]
     rows = [r for r, _, _ in hits if len(r)]
     if not rows:
         return
@@ -70,4 +81,4 @@ def check_ohlc(bars: Bars, sources: Sources) -> None:
                         more=len(every) - 1, hint="fix or remove the row")
 
 
-__all__ = ["GRID_NOISE", "check_ohlc", "fix_off_grid"]
+__all__ = ["GRID_NOISE", "check_ohlc", "fix_off_grid", "off_grid_rows", "ohlc_problems"]

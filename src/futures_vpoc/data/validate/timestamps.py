@@ -16,11 +16,17 @@ from futures_vpoc.data.validate.messages import Sources, _ts_text
 from futures_vpoc.errors import DataError
 
 
+def duplicate_rows(bars: Bars) -> np.ndarray:
+    """Positions of the later bar of each pair with the same contract and start (bars sorted by
+    (contract, start)); shared by the validation and ``data check``'s survey."""
+    if len(bars) < 2:
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero((np.diff(bars.ts) == 0) & (bars.contract[1:] == bars.contract[:-1])) + 1
+
+
 def check_duplicates(bars: Bars, names: list[str], sources: Sources) -> None:
     """Fatal: the same bar start twice for one contract (in one file or across files)."""
-    if len(bars) < 2:
-        return
-    dup = np.flatnonzero((np.diff(bars.ts) == 0) & (bars.contract[1:] == bars.contract[:-1])) + 1
+    dup = duplicate_rows(bars)
     if not len(dup):
         return
     # Sorting was stable, so dup[k] is the later of each pair by (file, line); report the earliest.
@@ -65,4 +71,4 @@ def fix_outside_sessions(bars: Bars, sources: Sources, repair: bool,
     return bars.take(keep), kept, len(out)
 
 
-__all__ = ["check_duplicates", "fix_outside_sessions"]
+__all__ = ["check_duplicates", "duplicate_rows", "fix_outside_sessions"]
