@@ -19,6 +19,7 @@ import bench_evaluate  # noqa: E402
 import bench_features  # noqa: E402
 import bench_load  # noqa: E402
 import bench_merge  # noqa: E402
+import bench_onnx  # noqa: E402
 import bench_profile  # noqa: E402
 import bench_synth  # noqa: E402
 import bench_train  # noqa: E402
@@ -33,6 +34,7 @@ SECTIONS = (
     ("backtest engine (1M bars, stops and targets)", bench_backtest),
     ("test statistics (1M predictions, 1,000 session-block replicates)", bench_evaluate),
     ("trainer (seed ambitious 512-256-128-64) vs bare PyTorch loops", bench_train),
+    ("ONNX export: onnxruntime vs torch inference (10,000 rows, batch 1)", bench_onnx),
 )
 
 

@@ -22,12 +22,13 @@ GOLDEN = Path(__file__).parent / "data" / "cli" / "help_tree.txt"
 
 def test_help_tree_equals_the_golden_file():
     got, want = help_tree(), GOLDEN.read_text(encoding="utf-8")
-    assert got.count("### futures-vpoc") == want.count("### futures-vpoc") == 15  # 14 before issue 14 added `evaluate`
+    # 14 before issue 14 added `evaluate`; issue 17 added `predict`, `replay` and `export`
+    assert got.count("### futures-vpoc") == want.count("### futures-vpoc") == 18
     assert got == want
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["data", "--help"], ["train", "--help"], ["evaluate", "--help"],
-                                  ["--version"]])
+                                  ["predict", "--help"], ["export", "--help"], ["--version"]])
 def test_help_imports_neither_torch_nor_scipy_nor_the_engines(argv):
     """Issue 13: the parser is text; a command imports its layer only when it runs."""
     code = ("import sys\nfrom futures_vpoc.cli import main\n"

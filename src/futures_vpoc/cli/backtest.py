@@ -1,8 +1,12 @@
 """``futures-vpoc backtest``: model, VPOC rules and baselines on the same bars and costs.
 
-``--model RUN_DIR`` reads ``predictions_test.parquet`` (timestamp, probability, label) and
-``config.json`` (``horizon``) of a training run; predictions are aligned to bars by timestamp
-(bars without one are flat, never padded) and every strategy runs on the predictions' period.
+``--model RUN_DIR`` on the file the run was trained on reads ``predictions_test.parquet``
+(timestamp, probability, label) and ``config.json`` (``horizon``) of a training run; predictions
+are aligned to bars by timestamp (bars without one are flat, never padded) and every strategy runs
+on the predictions' period. On a file that reaches past the training file's last bar (a later
+period: the out-of-time test) the frozen model predicts the bars from its test period's start on
+(``futures-vpoc predict``; earlier bars only warm the features up), and the report states the
+training period and that every traded bar lies after it.
 ``--strategy NAME ...`` runs rule strategies and baselines on the whole file. Writes
 ``trades.csv``, ``equity.csv`` (equity [$] at each trade date's last close, one column per
 strategy), ``stats.json`` and ``backtest.html`` into ``--output_dir``, each whole through a
@@ -104,6 +108,43 @@ def _with_learners(signals: dict, bars, preds, run_dir: Path, theta: float, hori
     return out
 
 
+def _out_of_time(run_dir: Path, bars, source: str):
+    """``(P(up) per bar, horizon, notes)`` when ``bars`` reach past the run's training file: the
+    frozen model predicts them (``futures-vpoc predict``) from the start of its test period on;
+    None otherwise (the file the run was trained on, or a run without a frozen model: its stored
+    test predictions are traded)."""
+    import pandas as pd
+
+    from futures_vpoc.errors import DataError
+    from futures_vpoc.ml.bundle import load_bundle
+    from futures_vpoc.ml.predict import predict_bars
+
+    try:
+        bundle = load_bundle(run_dir)
+    except DataError:
+        return None  # read_run reports what is missing
+    last = max(pd.Timestamp(m.inference["last_bar"]) for m in bundle.members)
+    stamps = pd.DatetimeIndex(bars.index)
+    if stamps[-1] <= last:
+        return None
+    first_bar, test_start = bundle.training_period()
+    start = test_start if stamps[0] < test_start else None
+    table = predict_bars(bundle, bars, start=start, source=source)
+    prob = pd.Series(table.frame["prob"].to_numpy(), index=pd.DatetimeIndex(table.frame["timestamp"]))
+    aligned = prob.reindex(stamps).to_numpy(dtype="float64")
+    have = table.frame.loc[table.frame["prob"].notna(), "timestamp"]
+    if len(have) == 0:
+        raise DataError("the model has no prediction on any bar of the file (features still warming up)",
+                        file=source, hint="give a file with more history before the period to test")
+    notes = [f"out-of-time test: the model ({bundle.kind} {run_dir.name}) was trained on {first_bar:%Y-%m-%d %H:%M} .. "
+             f"{test_start:%Y-%m-%d %H:%M} UTC (training and validation parts); every traded bar "
+             f"({have.iloc[0]:%Y-%m-%d %H:%M} .. {have.iloc[-1]:%Y-%m-%d %H:%M} UTC) lies after it; predictions "
+             "from the frozen model (futures-vpoc predict)"]
+    if bundle.note:
+        notes.append(bundle.note)
+    return aligned, bundle.horizon, notes + [n for n in table.notes if n != bundle.note]
+
+
 def cmd_backtest(args) -> int:
     """Run ``futures-vpoc backtest``; prints one line per strategy and the files written."""
     if args.walk_forward:  # futures_vpoc.cli.main runs --walk-forward in cli.walkforward instead
@@ -119,16 +160,21 @@ def cmd_backtest(args) -> int:
 
     config = backtest_config(args)
     bars = read_merged(args.data)
-    probability, horizon = None, 1
+    probability, horizon, notes, preds = None, 1, [], None
     if args.model:
-        preds, run_cfg = read_run(Path(args.model))
-        probability = align_predictions(bars, preds, str(Path(args.model) / "predictions_test.parquet"))
-        horizon = int(args.horizon or run_cfg.get("horizon") or 1)
+        later = _out_of_time(Path(args.model), bars, args.data)
+        if later is not None:
+            probability, horizon, notes = later
+        else:
+            preds, run_cfg = read_run(Path(args.model))
+            probability = align_predictions(bars, preds, str(Path(args.model) / "predictions_test.parquet"))
+            horizon = int(run_cfg.get("horizon") or 1)
+        horizon = int(args.horizon or horizon)
         names = DEFAULT_WITH_MODEL
     else:
         names = tuple(dict.fromkeys(args.strategy))
     signals = build_signals(bars, names, probability, args.theta, horizon)
-    if args.model:  # the run's learner baselines, traded by the same rule right after the model
+    if preds is not None:  # the run's learner baselines, traded by the same rule right after the model
         signals = _with_learners(signals, bars, preds, Path(args.model), args.theta, horizon)
     if probability is not None:  # same period for every strategy: the predictions' span
         have = np.flatnonzero(np.isfinite(probability))
@@ -139,6 +185,12 @@ def cmd_backtest(args) -> int:
         signals = {"buy_hold": S.buy_hold(bars)}  # `random` alone copies buy-and-hold's trades
     n_random = args.n_random if "random" in names else 0
     res = run_backtest(bars, signals, config, n_random=n_random, extra_trials=args.trials, seed=args.seed)
+    if notes:
+        from dataclasses import replace
+
+        res = replace(res, notes=tuple(res.notes) + tuple(notes))
+        for note in notes:
+            print(f"note: {note}")
     out = Path(args.output_dir)
     title = f"Backtest: {Path(args.data).name}" + (f" · model {Path(args.model).name}" if args.model else "")
     paths = write_outputs(res, out, title)

@@ -73,6 +73,9 @@ def cmd_evaluate(args) -> int:
     result["horizon"] = horizon
     scored = f"{result['n']:,} rows scored" + (f", {preds.unscored:,} without a label" if preds.unscored else "")
     print(f"evaluate {args.predictions}: {scored}, {result['n_sessions']:,} sessions")
+    if preds.in_training:
+        print(f"note: {preds.in_training:,} scored rows lie in the model's training period (in_training): in-sample, "
+              "so these statistics overstate what the model does on new data")
     if "majority_class" not in facts:
         print("note: no training record in the file; the baselines use these rows' own majority class and up share")
     print(text_table(result))

@@ -20,8 +20,10 @@ from futures_vpoc.cli.backtest import add_backtest_parser
 from futures_vpoc.cli.data import add_data_parser
 from futures_vpoc.cli.demo import add_demo_parser
 from futures_vpoc.cli.evaluate import add_evaluate_parser
+from futures_vpoc.cli.export import add_export_parser
 from futures_vpoc.cli.features import add_features_parser
 from futures_vpoc.cli.options import Parser
+from futures_vpoc.cli.predict import add_predict_parser, add_replay_parser
 from futures_vpoc.cli.profile import add_profile_parser
 from futures_vpoc.cli.scaleup import add_ensemble_parser, add_scaleup_parser
 from futures_vpoc.cli.train import add_train_parser
@@ -35,6 +37,9 @@ HANDLERS = {
     "scale-up": ("futures_vpoc.cli.scaleup", "cmd_scaleup"),
     "ensemble": ("futures_vpoc.cli.scaleup", "cmd_ensemble"),
     "evaluate": ("futures_vpoc.cli.evaluate", "cmd_evaluate"),
+    "export": ("futures_vpoc.cli.export", "cmd_export"),
+    "predict": ("futures_vpoc.cli.predict", "cmd_predict"),
+    "replay": ("futures_vpoc.cli.predict", "cmd_replay"),
     "analyze": ("futures_vpoc.cli.analyze", "cmd_analyze"),
     "backtest": ("futures_vpoc.cli.backtest", "cmd_backtest"),
     "walk-forward": ("futures_vpoc.cli.walkforward", "cmd_walkforward"),
@@ -57,6 +62,9 @@ def build_parser() -> Parser:
     add_scaleup_parser(sub)  # copies the train flags: must follow add_train_parser
     add_ensemble_parser(sub)
     add_evaluate_parser(sub)
+    add_export_parser(sub)
+    add_predict_parser(sub)
+    add_replay_parser(sub)
     add_analyze_parser(sub)
     add_backtest_parser(sub)
     add_demo_parser(sub)

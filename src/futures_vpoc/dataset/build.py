@@ -116,6 +116,10 @@ class Dataset:
     feature_report : dict of str to str
         Every candidate feature's fate, ``{name: reason}``: ``"kept: values on 97% of ..."`` or why
         it was dropped (:func:`futures_vpoc.dataset.availability.choose_features`).
+    inference : dict
+        What applying the model to new bars needs besides the scaler (:func:`inference_state`):
+        the feature groups built, the frozen feature context (tick, bars per year, GARCH and regime
+        fits), the bar width, the first and last bar and the contract roots of the training file.
     """
 
     X_train: np.ndarray
@@ -141,13 +145,15 @@ class Dataset:
     X_test_unscored: np.ndarray | None = None
     t_test_unscored: pd.DatetimeIndex | None = None
     feature_report: dict[str, str] = field(default_factory=dict)
+    inference: dict = field(default_factory=dict)
 
     def state_dict(self) -> dict:
         """What a checkpoint needs to prepare new rows as these were, as plain JSON-able values.
 
         Keys ``feature_names, target, horizon, purge, scaler, target_transform`` (the
         :meth:`RobustScaler.to_dict` / :meth:`RankTransform.to_dict` states, the latter None for
-        binary targets), ``boundaries`` (ISO-8601 UTC strings) and ``counts``.
+        binary targets), ``boundaries`` (ISO-8601 UTC strings), ``counts`` and ``inference``
+        (:attr:`inference`).
         """
         b = self.boundaries
         return {"feature_names": list(self.feature_names), "target": self.target, "horizon": self.horizon,
@@ -155,7 +161,7 @@ class Dataset:
                 "target_transform": transform_to_dict(self.target_transform),
                 "boundaries": {k: getattr(b, k).isoformat()
                                for k in ("window_start", "val_start", "test_start", "end")},
-                "counts": dict(self.counts)}
+                "counts": dict(self.counts), "inference": dict(self.inference)}
 
 
 def build_dataset(bars: pd.DataFrame, groups=None, target: str = "direction", horizon: int = 5,
@@ -203,7 +209,7 @@ def build_dataset(bars: pd.DataFrame, groups=None, target: str = "direction", ho
     window = _window(len(bars), data_fraction)
     known, labelled = labels.known, labels.labelled
     val_start, test_start = _time_boundaries(stamps, window & known, split)
-    X, names, specs = _features(bars, builder, groups, chunk_size, val_start)
+    X, names, specs, context = _features(bars, builder, groups, chunk_size, val_start)
     keep, report = choose_features(X, names, window & known & (stamps < val_start), specs, min_coverage)
     X, names = X[:, keep], tuple(n for n, k in zip(names, keep) if k)
     complete = ~np.isnan(X).any(axis=1)
@@ -219,7 +225,32 @@ def build_dataset(bars: pd.DataFrame, groups=None, target: str = "direction", ho
     counts.update(_sparse_train(X, names, window & labelled & (stamps < val_start), len(parts.train)))
     ds = _assemble(X, names, labels, stamps, [rows[p] for p in (parts.train, parts.val, parts.test)],
                    purge, bounds, counts, unscored)
-    return replace(ds, feature_report=report)
+    return replace(ds, feature_report=report, inference=inference_state(bars, groups, context))
+
+
+def inference_state(bars: pd.DataFrame, groups, context) -> dict:
+    """JSON-able facts a trained model needs to compute its features on new bars.
+
+    Keys ``groups`` (the groups built, in build order), ``context`` (the feature context's
+    ``to_dict()``, None when the builder gave none), ``bar_seconds`` (the bar width, seconds),
+    ``first_bar`` / ``last_bar`` (ISO-8601 UTC bar starts of the training file) and ``roots``
+    (sorted contract roots, e.g. ``["ES"]``).
+    """
+    from futures_vpoc.data.barframe import bar_width
+    from futures_vpoc.data.contracts import split_code
+    from futures_vpoc.features.registry import resolve_groups
+
+    stamps = pd.DatetimeIndex(bars.index)
+    codes = pd.unique(bars["contract"].astype(str)) if "contract" in bars.columns else []
+    roots = sorted({(split_code(c) or (c,))[0] for c in codes})
+    try:
+        names = [g.name for g in resolve_groups(groups)]
+    except UsageError:  # a caller's own builder with its own group names (tests)
+        names = [str(g) for g in groups]
+    return {"groups": names,
+            "context": context.to_dict() if hasattr(context, "to_dict") else None,
+            "bar_seconds": float(bar_width(stamps).total_seconds()),
+            "first_bar": stamps[0].isoformat(), "last_bar": stamps[-1].isoformat(), "roots": roots}
 
 
 def _split(rows: np.ndarray, stamps: pd.DatetimeIndex, labels: LabelTable, purge: int,
@@ -295,8 +326,9 @@ def _time_boundaries(stamps: pd.DatetimeIndex, candidates: np.ndarray,
 
 
 def _features(bars: pd.DataFrame, builder: Callable | None, groups, chunk_size,
-              train_end: pd.Timestamp) -> tuple[np.ndarray, tuple[str, ...], tuple]:
-    """Feature matrix (float64, shape (n, d), NaN while warming up), column names and specs."""
+              train_end: pd.Timestamp) -> tuple[np.ndarray, tuple[str, ...], tuple, object]:
+    """Feature matrix (float64, shape (n, d), NaN while warming up), column names, specs and the
+    feature context the builder used (None when it reports none)."""
     if builder is None:
         from futures_vpoc.features import build_features as builder
     table = builder(bars, groups=groups, chunk_size=chunk_size, train_end=train_end)
@@ -310,7 +342,8 @@ def _features(bars: pd.DataFrame, builder: Callable | None, groups, chunk_size,
     if infinite.any():
         bad = [str(c) for c in frame.columns[infinite]]
         raise RuntimeError(f"feature(s) {', '.join(bad)} hold +-inf; a feature must be finite or NaN")
-    return X, tuple(str(c) for c in frame.columns), tuple(getattr(table, "specs", None) or ())
+    return (X, tuple(str(c) for c in frame.columns), tuple(getattr(table, "specs", None) or ()),
+            getattr(table, "context", None))
 
 
 def _require_rows(usable: np.ndarray, X_window: np.ndarray, names: tuple[str, ...]) -> None:

@@ -42,6 +42,9 @@ class Predictions:
     facts : dict
         What the file's metadata says: ``horizon``, ``majority_class``, ``base_rate``,
         ``threshold``, ``probabilistic``, ``target`` (absent keys: not known).
+    in_training : int
+        Scored rows flagged ``in_training`` (``predict --allow-overlap``: bars the model learned
+        from, so in-sample); 0 without that column.
     """
 
     y: np.ndarray
@@ -49,6 +52,7 @@ class Predictions:
     trade_date: np.ndarray
     unscored: int
     facts: dict = field(default_factory=dict)
+    in_training: int = 0
 
 
 def _read(path: Path) -> tuple[pd.DataFrame, dict]:
@@ -122,8 +126,9 @@ def read_predictions(path) -> Predictions:
     if dates.isna().any():
         raise DataError("a row without a trade date; every scored row needs one", file=str(path),
                         column="trade_date", more=int(dates.isna().sum()) - 1)
+    flagged = frame["in_training"].fillna(False).astype(bool).to_numpy()[known] if "in_training" in frame else ()
     return Predictions(y=label[known], prob=prob, trade_date=dates.to_numpy(dtype="datetime64[ns]"),
-                       unscored=int((~known).sum()), facts=dict(facts))
+                       unscored=int((~known).sum()), facts=dict(facts), in_training=int(np.sum(flagged)))
 
 
 def read_probability(frame: pd.DataFrame) -> np.ndarray | None:

@@ -36,7 +36,11 @@ def bars_per_year(index: pd.DatetimeIndex) -> float:
     return SESSIONS_PER_YEAR * per_session
 
 
-def _context(arrays: BarArrays, chosen: tuple[Group, ...], train_end) -> Context:
+def _context(arrays: BarArrays, chosen: tuple[Group, ...], train_end, frozen: Context | None) -> Context:
+    if frozen is not None:  # a trained model's settings: nothing is fit or measured on these bars
+        if any(g.name == "volatility" for g in chosen) and frozen.fitted is None:
+            raise UsageError("the volatility group needs the frozen fits (GARCH, regime edges) of its context")
+        return frozen
     end = default_train_end(arrays.index) if train_end is None else as_utc(train_end)
     fitted = fit(arrays, end) if any(g.name == "volatility" for g in chosen) else None
     return Context(tick=ES_TICK_SIZE, bars_per_year=bars_per_year(arrays.index), fitted=fitted)
@@ -57,7 +61,7 @@ def _run_segment(bars, arrays, seg, chosen, streams, ctx, chunk_size, out, first
 
 
 def build_features(bars: pd.DataFrame, groups: Sequence[str] | None = None, chunk_size: int | None = None,
-                   train_end: pd.Timestamp | None = None) -> FeatureTable:
+                   train_end: pd.Timestamp | None = None, *, context: Context | None = None) -> FeatureTable:
     """Every registered feature of the chosen groups for every bar of a BarFrame.
 
     Parameters
@@ -76,6 +80,10 @@ def build_features(bars: pd.DataFrame, groups: Sequence[str] | None = None, chun
         timestamp < train_end; default: 70 % of the way from the first to the last bar start
         (:func:`~futures_vpoc.features.fit.default_train_end`). A naive value is read as UTC.
         Only the volatility group fits anything.
+    context : Context, optional
+        A frozen context (a trained run's tick, bars per year and fits,
+        :meth:`Context.to_dict`): used as is, ``train_end`` ignored, nothing fit on ``bars``. This
+        is how a model is applied to new bars (``futures-vpoc predict``).
 
     Returns
     -------
@@ -93,7 +101,7 @@ def build_features(bars: pd.DataFrame, groups: Sequence[str] | None = None, chun
     chosen = resolve_groups(groups)
     size = _check_chunk_size(chunk_size)
     arrays = bar_arrays(bars)
-    ctx = _context(arrays, chosen, train_end)
+    ctx = _context(arrays, chosen, train_end, context)
     specs = tuple(spec for g in chosen for spec in g.specs)
     first_col, col = {}, 0
     for g in chosen:
@@ -103,4 +111,4 @@ def build_features(bars: pd.DataFrame, groups: Sequence[str] | None = None, chun
     for seg in range(len(arrays.contracts)):
         _run_segment(bars, arrays, seg, chosen, streams, ctx, size, out, first_col)
     frame = pd.DataFrame(out, index=arrays.index, columns=[s.column for s in specs], copy=False)
-    return FeatureTable(frame=frame, specs=specs, warmup_rows=int(np.isnan(out).any(axis=1).sum()))
+    return FeatureTable(frame=frame, specs=specs, warmup_rows=int(np.isnan(out).any(axis=1).sum()), context=ctx)

@@ -35,6 +35,18 @@ class Context:
     bars_per_year: float
     fitted: Fitted | None
 
+    def to_dict(self) -> dict:
+        """Plain JSON-able state (a trained run freezes it; :meth:`from_dict` restores it exactly)."""
+        return {"tick": self.tick, "bars_per_year": self.bars_per_year,
+                "fitted": None if self.fitted is None else self.fitted.to_dict()}
+
+    @classmethod
+    def from_dict(cls, state: dict) -> Context:
+        """Inverse of :meth:`to_dict`."""
+        fitted = state.get("fitted")
+        return cls(float(state["tick"]), float(state["bars_per_year"]),
+                   None if fitted is None else Fitted.from_dict(fitted))
+
 
 def log_returns(c: Chunk, st: s.Streams) -> np.ndarray:
     """One-bar log return of the close, NaN at a segment's first bar (never across a roll)."""

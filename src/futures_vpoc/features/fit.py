@@ -63,6 +63,23 @@ class Fitted:
     garch: GarchParams
     regime_edges: tuple[float, float]
 
+    def to_dict(self) -> dict:
+        """Plain JSON-able state (floats kept exactly: JSON round-trips a float64 bit for bit)."""
+        g = self.garch
+        return {"train_end": self.train_end.isoformat(),
+                "garch": {"omega": g.omega, "alpha": g.alpha, "beta": g.beta, "h0": g.h0,
+                          "n_train": g.n_train, "converged": g.converged},
+                "regime_edges": [float(e) for e in self.regime_edges]}
+
+    @classmethod
+    def from_dict(cls, state: dict) -> Fitted:
+        """Inverse of :meth:`to_dict`."""
+        g = state["garch"]
+        garch = GarchParams(float(g["omega"]), float(g["alpha"]), float(g["beta"]), float(g["h0"]),
+                            int(g["n_train"]), bool(g["converged"]))
+        lo, hi = state["regime_edges"]
+        return cls(as_utc(state["train_end"]), garch, (float(lo), float(hi)))
+
 
 def default_train_end(index: pd.DatetimeIndex) -> pd.Timestamp:
     """The time 70 % of the way from the first to the last bar start (UTC)."""

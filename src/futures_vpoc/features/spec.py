@@ -128,8 +128,12 @@ class FeatureTable:
         One per column, same order.
     warmup_rows : int
         Rows with at least one NaN feature (the rows a dataset drops).
+    context : futures_vpoc.features.common.Context or None
+        The tick, bars per year and fits the values were computed with (what a trained model
+        freezes to compute the same features on new bars).
     """
 
     frame: pd.DataFrame
     specs: tuple[FeatureSpec, ...]
     warmup_rows: int
+    context: object = None

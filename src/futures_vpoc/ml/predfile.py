@@ -105,4 +105,22 @@ def write_predictions_file(path: Path, stamps, prob: np.ndarray, label: np.ndarr
     atomic_write(Path(path), lambda tmp: pq.write_table(table, tmp))
 
 
-__all__ = ["FILE", "training_facts", "with_unscored", "write_predictions_file"]
+
+
+def write_prediction_table(path: Path, frame: pd.DataFrame, facts: dict) -> None:
+    """Write ``predict``'s (or ``replay``'s) table whole: Parquet with ``facts`` in its metadata, or
+    CSV (by extension; CSV has no metadata, so ``evaluate`` then falls back to the file's own labels)."""
+    from futures_vpoc.data.barframe import atomic_write
+
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))
+        return
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = write_metadata(pa.Table.from_pandas(frame, preserve_index=False), facts)
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+
+
+__all__ = ["FILE", "training_facts", "with_unscored", "write_prediction_table", "write_predictions_file"]

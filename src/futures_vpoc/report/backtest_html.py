@@ -152,6 +152,8 @@ def render_backtest_html(res: BacktestResults, title: str = "Backtest") -> str:
             ("Monthly returns", _monthly_plot(res)), ("Trade P&L distribution", _trades_plot(res))]
     body = "".join(f'<h2>{html.escape(t)}</h2><img style="width:100%" alt="{html.escape(t)}" src="{data_uri(p)}">'
                    for t, p in figs)
+    if res.notes:
+        rnd += "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in res.notes) + "</ul>"
     t = html.escape(title)
     return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{t}</title>\n'
             f"<style>{CSS}</style>\n</head>\n<body>\n<h1>{t}</h1>\n<p>{html.escape(setup)}</p>{rnd}\n"

@@ -1,0 +1,273 @@
+"""Apply a frozen model (:mod:`.bundle`) to a merged bar file: ``futures-vpoc predict``.
+
+The run's own feature groups are built on the new bars with the run's frozen feature context (the
+GARCH and regime fits of its training part: nothing is fit on the new bars), the kept features
+are taken in the run's input order, scaled by the run's scaler and fed to its network; an
+ensemble mixes its members' P(up) with its validation weights on the bars where every member has
+a prediction.
+
+One output row per bar of the file from ``start`` on (every bar without it). A bar whose features
+are not all known yet (warming up, no VIX published yet, a window restarting at a roll) has no
+prediction: ``prob`` NaN, ``decision`` 0 and no label, so it is neither traded nor scored. There
+are no fill values: the model never sees a made-up input.
+
+Bars before ``start`` only warm the features up. The file must hold the history each feature
+declares (``FeatureSpec.warmup``) before ``start``; features whose window keeps growing after
+their first value (``up_to``) use less history than in training until the file holds that much.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from futures_vpoc.errors import DataError, UsageError
+from futures_vpoc.ml.bundle import Bundle, Member
+
+
+@dataclass(frozen=True, eq=False)
+class PredictionTable:
+    """Predictions of a model on a bar file.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        Columns ``timestamp`` (bar start, UTC), ``trade_date``, ``contract``, ``prob`` (P(up);
+        rank target: the predicted rank clipped to [0, 1]; NaN without a prediction),
+        ``decision`` (+1 / -1 / 0 at the run's threshold; 0 without a prediction), ``label`` (0/1
+        up, NaN where the file lacks the horizon's bars, the horizon is flat under ``direction``,
+        or there is no prediction), ``fwd_return`` (fraction, NaN where unknown),
+        ``in_training`` (the bar lies in the run's training period), then ``logit`` (binary
+        target) or ``prediction`` (rank), and ``prob_<member>`` for an ensemble.
+    facts : dict
+        The training facts for ``evaluate`` plus ``model``, ``kind``, ``training_period``,
+        ``start``, ``out_of_sample``.
+    notes : list of str
+        What the user should know (bars without a prediction, a scale-up's winner ...).
+    """
+
+    frame: pd.DataFrame
+    facts: dict
+    notes: list[str] = field(default_factory=list)
+
+
+def check_fit(bundle: Bundle, bars: pd.DataFrame, source: str) -> None:
+    """Refuse bars the model cannot be applied to: another bar width or contract root.
+
+    Raises
+    ------
+    DataError
+        With ``source`` (the file) and what the run expects.
+    """
+    from futures_vpoc.data.barframe import bar_width
+    from futures_vpoc.data.contracts import split_code
+
+    if len(bars) == 0:
+        raise DataError("no bars", file=source)
+    want = float(bundle.first.inference["bar_seconds"])
+    got = float(bar_width(pd.DatetimeIndex(bars.index)).total_seconds())
+    if got != want:
+        raise DataError(f"bars are {_width(got)} wide; the model was trained on {_width(want)} bars", file=source,
+                        hint="predict on a file of the training bar width")
+    roots = set(bundle.first.inference.get("roots") or [])
+    codes = pd.unique(bars["contract"].astype(str))
+    other = sorted({(split_code(c) or (c,))[0] for c in codes} - roots)
+    if roots and other:
+        raise DataError(f"contract root {', '.join(other)} is not the model's ({', '.join(sorted(roots))})",
+                        file=source, column="contract", hint="a model predicts the market it was trained on")
+
+
+def _width(seconds: float) -> str:
+    if seconds % 86400 == 0:
+        return f"{seconds / 86400:g}-day"
+    if seconds % 60 == 0:
+        return f"{seconds / 60:g}-minute"
+    return f"{seconds:g}-second"
+
+
+def member_features(member: Member, bars: pd.DataFrame, source: str, cache: dict | None = None) -> np.ndarray:
+    """The member's input columns on every bar, float64 (n, d), NaN where not known yet.
+
+    ``cache`` maps ``(groups, context)`` to a built feature frame, so ensemble members that share
+    groups build them once.
+    """
+    from futures_vpoc.features import build_features
+    from futures_vpoc.features.common import Context
+
+    inf = member.inference
+    key = (tuple(inf["groups"]), repr(inf.get("context")))
+    frame = None if cache is None else cache.get(key)
+    if frame is None:
+        context = Context.from_dict(inf["context"]) if inf.get("context") else None
+        frame = build_features(bars, groups=list(inf["groups"]), context=context).frame
+        if cache is not None:
+            cache[key] = frame
+    missing = [n for n in member.feature_names if n not in frame.columns]
+    if missing:
+        raise DataError(f"this version computes no feature {', '.join(missing)} that the model uses", file=source,
+                        hint="predict with the futures-vpoc version that trained the model")
+    return frame[list(member.feature_names)].to_numpy(np.float64)
+
+
+def member_outputs(member: Member, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Raw outputs (logit, or predicted rank) and ``prob`` of complete rows ``X`` (raw features, (n, d)).
+
+    The network runs in float64 (:meth:`Member.forward`), so a row's value does not depend on how
+    many rows are evaluated with it.
+    """
+    if len(X) == 0:
+        return np.empty(0), np.empty(0)
+    z = member.forward(member.scale(X)).reshape(-1)
+    return z, to_prob(z, member.binary)
+
+
+def to_prob(z: np.ndarray, binary: bool) -> np.ndarray:
+    """P(up) of raw outputs: the sigmoid of a logit, or a predicted rank clipped to [0, 1]."""
+    from scipy.special import expit
+
+    return expit(z) if binary else np.clip(z, 0.0, 1.0)
+
+
+def _check_warmup(member: Member, X: np.ndarray, out: np.ndarray, start_given: bool, source: str) -> None:
+    """Refuse a file on which the model can predict nothing, or (with ``--start``) whose history
+    before ``start`` is shorter than a feature's declared warm-up."""
+    from futures_vpoc.features.registry import all_specs
+
+    warm = {s.column: str(s.warmup) for s in all_specs()}
+    rows = X[out]
+    if len(rows) == 0:
+        raise UsageError("no bar to predict: --start lies after the file's last bar")
+    empty = [n for n, e in zip(member.feature_names, np.isnan(rows).all(axis=0)) if e]
+    if empty:
+        raise DataError(f"feature {empty[0]} (warm-up {warm.get(empty[0], '?')}) has no value on any bar to predict"
+                        + (f" ({len(empty) - 1} more)" if len(empty) > 1 else ""), file=source,
+                        hint="give a file with more history before the bars to predict (and VIX for vix features)")
+    if start_given:
+        first = np.isnan(rows[0])
+        if first.any():
+            name = member.feature_names[int(np.flatnonzero(first)[0])]
+            raise DataError(f"feature {name} (warm-up {warm.get(name, '?')}) has no value yet at the first bar to "
+                            f"predict", file=source, hint="give a file with more bars before --start")
+
+
+def predict_bars(bundle: Bundle, bars: pd.DataFrame, *, start=None, allow_overlap: bool = False,
+                 source: str = "--data") -> PredictionTable:
+    """The model's prediction for every bar from ``start`` on.
+
+    Parameters
+    ----------
+    bundle : Bundle
+    bars : pandas.DataFrame
+        A BarFrame (:func:`futures_vpoc.data.barframe.read_merged`).
+    start : str or pandas.Timestamp, optional
+        First bar to predict (UTC; a date means its 00:00 UTC); earlier bars only warm features up.
+    allow_overlap : bool
+        Predict bars inside the run's training period too (flagged ``in_training``); refused otherwise.
+    source : str
+        The file's name for messages.
+
+    Raises
+    ------
+    DataError
+        Bars the model cannot take (:func:`check_fit`), too little history, or bars in the
+        training period without ``allow_overlap``.
+    """
+    check_fit(bundle, bars, source)
+    stamps = pd.DatetimeIndex(bars.index)
+    out = np.ones(len(bars), bool) if start is None else np.asarray(stamps >= _utc(start))
+    first_bar, test_start = bundle.training_period()
+    in_training = np.asarray((stamps >= first_bar) & (stamps < test_start))
+    overlap = in_training & out
+    if overlap.any() and not allow_overlap:
+        at = stamps[overlap]
+        raise DataError(f"{int(overlap.sum()):,} bars ({at[0]} .. {at[-1]}) lie in the model's training period "
+                        f"({first_bar} .. {test_start}, training and validation)", file=source,
+                        hint=f"predict from --start {test_start.isoformat()} or pass --allow-overlap")
+    cache: dict = {}
+    probs, raws = [], []
+    for member in bundle.members:
+        X = member_features(member, bars, source, cache)
+        _check_warmup(member, X, out, start is not None, source)
+        ok = out & np.isfinite(X).all(axis=1)
+        z, p = member_outputs(member, X[ok])
+        probs.append(_spread(p, ok))
+        raws.append(_spread(z, ok))
+    P = np.column_stack(probs)
+    prob = np.where(np.isfinite(P).all(axis=1), P @ bundle.weights, np.nan)
+    frame = _frame(bundle, bars, prob, raws, P, in_training)
+    return PredictionTable(frame.loc[out].reset_index(drop=True), _facts(bundle, start, overlap.any()),
+                           _notes(bundle, prob[out], overlap))
+
+
+def _spread(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    full = np.full(len(rows), np.nan)
+    full[rows] = values
+    return full
+
+
+def _utc(value) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"--start {value!r}: not a time; use e.g. 2023-10-01 or 2023-10-01T22:00Z") from None
+    return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+
+
+def _frame(bundle: Bundle, bars: pd.DataFrame, prob: np.ndarray, raws: list, P: np.ndarray,
+           in_training: np.ndarray) -> pd.DataFrame:
+    from futures_vpoc.labels import make_labels
+
+    labels = make_labels(bars, bundle.target, bundle.horizon).frame
+    fwd = labels["fwd_return"].to_numpy(np.float64)
+    label = labels["label"].to_numpy(np.float64) if bundle.target != "rank" else np.where(
+        np.isfinite(fwd), (fwd > 0).astype(np.float64), np.nan)
+    has = np.isfinite(prob)
+    frame = pd.DataFrame({
+        "timestamp": pd.DatetimeIndex(bars.index),
+        "trade_date": bars["trade_date"].to_numpy(),
+        "contract": bars["contract"].astype(str).to_numpy(),
+        "prob": prob,
+        "decision": decisions(prob, bundle.threshold),
+        "label": np.where(has, label, np.nan),
+        "fwd_return": fwd,
+        "in_training": in_training,
+    })
+    if bundle.kind == "run":
+        frame["logit" if bundle.first.binary else "prediction"] = raws[0]
+    else:
+        for name, column in zip(bundle.names, P.T):
+            frame[f"prob_{name}"] = column
+    return frame
+
+
+def decisions(prob: np.ndarray, threshold: float) -> np.ndarray:
+    """+1 above ``threshold``, -1 below, 0 at it or without a prediction (NaN), int8."""
+    p = np.asarray(prob, dtype=np.float64)
+    return np.where(np.isfinite(p), np.sign(np.nan_to_num(p - threshold)), 0).astype(np.int8)
+
+
+def _facts(bundle: Bundle, start, overlap: bool) -> dict:
+    first_bar, test_start = bundle.training_period()
+    facts = dict(bundle.facts)
+    facts.update(horizon=bundle.horizon, target=bundle.target, threshold=bundle.threshold,
+                 probabilistic=bundle.target != "rank", model=str(bundle.path), kind=bundle.kind,
+                 training_period=[first_bar.isoformat(), test_start.isoformat()],
+                 start=None if start is None else _utc(start).isoformat(), out_of_sample=not overlap)
+    return facts
+
+
+def _notes(bundle: Bundle, prob: np.ndarray, overlap: np.ndarray) -> list[str]:
+    notes = [bundle.note] if bundle.note else []
+    missing = int((~np.isfinite(prob)).sum())
+    if missing:
+        notes.append(f"{missing:,} of {len(prob):,} bars have no prediction (features warming up or inputs "
+                     "missing there): prob NaN, decision 0, never scored")
+    if overlap.any():
+        notes.append(f"{int(overlap.sum()):,} bars lie in the model's training period: flagged in_training "
+                     "(in-sample, their statistics say nothing about new data)")
+    return notes
+
+
+__all__ = ["PredictionTable", "check_fit", "decisions", "member_features", "member_outputs", "predict_bars", "to_prob"]
