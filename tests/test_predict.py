@@ -1,7 +1,9 @@
 """``futures-vpoc predict``: a trained model on bars it has not seen (issue 17).
 
-One synthetic market, cut in two: the runs train on January-February and never see March; the
-later file holds all three months (January-February only warm the features up). The training
+One synthetic market, cut in two: the runs train on January-February 2023 and never see what
+follows; the later file runs to 2023-04-14 (January-February only warm the features up), so the
+bars predicted (from March 1) cross the ESH3 -> ESM3 roll, the March 12 daylight-saving change and
+Good Friday. ``replay`` (one bar at a time) must equal ``predict`` there to 1e-9. The training
 file is deleted before anything is predicted, so every prediction comes from the run directory.
 """
 
@@ -34,7 +36,7 @@ def world(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("predict")
     full = root / "later.parquet"
-    assert run("data", "synth", "--out", full, "--start", "2023-01-02", "--end", "2023-03-31", "--seed", "11",
+    assert run("data", "synth", "--out", full, "--start", "2023-01-02", "--end", "2023-04-14", "--seed", "11",
                "--signal", "0.3") == 0
     bars = read_merged(full)
     train_file = root / "train.parquet"
@@ -186,3 +188,55 @@ def test_backtest_of_a_later_file_is_out_of_time(world, tmp_path, capsys):
     from futures_vpoc.ml.bundle import load_bundle
 
     assert len(model) and (pd.to_datetime(model["entry_time"], utc=True) > load_bundle(world["run"]).test_start).all()
+
+
+def replay(world, model, out, *extra) -> int:
+    return run("replay", "--model", world[model], "--data", world["later"], "--out", out, *extra)
+
+
+@pytest.mark.parametrize("model", ["run", "ensemble"])
+def test_replay_equals_predict_across_a_roll_dst_and_a_holiday(world, model, tmp_path):
+    a, b = tmp_path / "predict.parquet", tmp_path / "replay.parquet"
+    assert predict(world, model, a, "--start", "2023-03-01") == 0
+    assert replay(world, model, b, "--start", "2023-03-01") == 0
+    p, r = pd.read_parquet(a), pd.read_parquet(b)
+    assert len(p) >= 20_000 and p["prob"].notna().sum() >= 20_000
+    assert p["contract"].nunique() == 2  # ESH3 then ESM3
+    stamps = pd.DatetimeIndex(p["timestamp"])
+    assert stamps.min() < pd.Timestamp("2023-03-12 08:00", tz="UTC") < pd.Timestamp("2023-04-10", tz="UTC") < stamps.max()
+    friday = int((pd.DatetimeIndex(p["trade_date"]) == pd.Timestamp("2023-04-07")).sum())
+    assert 0 < friday < 1000  # Good Friday 2023: CME's holiday session closed early (10:15 CT)
+    np.testing.assert_array_equal(p["prob"].isna(), r["prob"].isna())
+    assert np.nanmax(np.abs(p["prob"] - r["prob"])) <= 1e-9
+    pd.testing.assert_frame_equal(p.drop(columns=[c for c in p if c.startswith("prob") or c == "logit"]),
+                                  r.drop(columns=[c for c in r if c.startswith("prob") or c == "logit"]))
+
+
+def test_replay_equals_predict_on_the_real_sample(world, tmp_path):
+    """The real ES minute days (2013, a roll, gaps) through a model trained on the synthetic market."""
+    sample = tmp_path / "es.csv"
+    assert run("data", "sample", "es-minute", "--out", sample) == 0
+    a, b = tmp_path / "p.parquet", tmp_path / "r.parquet"
+    assert run("predict", "--model", world["run"], "--data", sample, "--out", a) == 0
+    assert run("replay", "--model", world["run"], "--data", sample, "--out", b) == 0
+    p, r = pd.read_parquet(a), pd.read_parquet(b)
+    assert len(p) > 15_000 and p["prob"].notna().sum() > 2_000 and p["contract"].nunique() == 2
+    np.testing.assert_array_equal(p["prob"].isna(), r["prob"].isna())
+    assert np.nanmax(np.abs(p["prob"] - r["prob"])) <= 1e-9
+
+
+def test_replay_prints_each_prediction_and_refuses_what_predict_refuses(world, tmp_path, capsys):
+    from futures_vpoc.data.barframe import read_merged, write_merged
+
+    bars = read_merged(world["later"])
+    week = bars[bars.index < pd.Timestamp("2023-03-03", tz="UTC")]
+    f = tmp_path / "week.parquet"
+    write_merged(week, f)
+    capsys.readouterr()
+    assert run("replay", "--model", world["run"], "--data", f, "--start", "2023-03-01") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "timestamp,contract,prob,decision"
+    rows = [x for x in lines[1:] if x.startswith("2023-03-0")]
+    assert len(rows) == int((week.index >= pd.Timestamp("2023-03-01", tz="UTC")).sum())
+    assert run("replay", "--model", world["run"], "--data", f) == 2
+    assert "training period" in capsys.readouterr().err

@@ -97,7 +97,7 @@ class Member:
         *hidden, (w_out, b_out) = self.layers
         for w, b in hidden:
             h = np.maximum(h @ w.T + b, 0.0)
-        return h @ w_out.T + b_out[0]
+        return (h @ w_out.T)[:, 0] + b_out[0]
 
 
 @dataclass(frozen=True, eq=False)

@@ -119,7 +119,7 @@ def member_outputs(member: Member, X: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """
     if len(X) == 0:
         return np.empty(0), np.empty(0)
-    z = member.forward(member.scale(X)).reshape(-1)
+    z = member.forward(member.scale(X))
     return z, to_prob(z, member.binary)
 
 
@@ -137,8 +137,6 @@ def _check_warmup(member: Member, X: np.ndarray, out: np.ndarray, start_given: b
 
     warm = {s.column: str(s.warmup) for s in all_specs()}
     rows = X[out]
-    if len(rows) == 0:
-        raise UsageError("no bar to predict: --start lies after the file's last bar")
     empty = [n for n, e in zip(member.feature_names, np.isnan(rows).all(axis=0)) if e]
     if empty:
         raise DataError(f"feature {empty[0]} (warm-up {warm.get(empty[0], '?')}) has no value on any bar to predict"
@@ -175,16 +173,7 @@ def predict_bars(bundle: Bundle, bars: pd.DataFrame, *, start=None, allow_overla
         training period without ``allow_overlap``.
     """
     check_fit(bundle, bars, source)
-    stamps = pd.DatetimeIndex(bars.index)
-    out = np.ones(len(bars), bool) if start is None else np.asarray(stamps >= _utc(start))
-    first_bar, test_start = bundle.training_period()
-    in_training = np.asarray((stamps >= first_bar) & (stamps < test_start))
-    overlap = in_training & out
-    if overlap.any() and not allow_overlap:
-        at = stamps[overlap]
-        raise DataError(f"{int(overlap.sum()):,} bars ({at[0]} .. {at[-1]}) lie in the model's training period "
-                        f"({first_bar} .. {test_start}, training and validation)", file=source,
-                        hint=f"predict from --start {test_start.isoformat()} or pass --allow-overlap")
+    out, in_training, overlap = plan_rows(bundle, bars, start, allow_overlap, source)
     cache: dict = {}
     probs, raws = [], []
     for member in bundle.members:
@@ -199,6 +188,33 @@ def predict_bars(bundle: Bundle, bars: pd.DataFrame, *, start=None, allow_overla
     frame = _frame(bundle, bars, prob, raws, P, in_training)
     return PredictionTable(frame.loc[out].reset_index(drop=True), _facts(bundle, start, overlap.any()),
                            _notes(bundle, prob[out], overlap))
+
+
+def plan_rows(bundle: Bundle, bars: pd.DataFrame, start, allow_overlap: bool,
+              source: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Masks (n,) of the bars to predict (from ``start``), of the bars in the training period, and
+    of both; refuses the overlap without ``allow_overlap``.
+
+    Raises
+    ------
+    UsageError
+        ``start`` after the last bar.
+    DataError
+        Bars to predict in the training period without ``allow_overlap``.
+    """
+    stamps = pd.DatetimeIndex(bars.index)
+    out = np.ones(len(bars), bool) if start is None else np.asarray(stamps >= _utc(start))
+    if not out.any():
+        raise UsageError("no bar to predict: --start lies after the file's last bar")
+    first_bar, test_start = bundle.training_period()
+    in_training = np.asarray((stamps >= first_bar) & (stamps < test_start))
+    overlap = in_training & out
+    if overlap.any() and not allow_overlap:
+        at = stamps[overlap]
+        raise DataError(f"{int(overlap.sum()):,} bars ({at[0]} .. {at[-1]}) lie in the model's training period "
+                        f"({first_bar} .. {test_start}, training and validation)", file=source,
+                        hint=f"predict from --start {test_start.isoformat()} or pass --allow-overlap")
+    return out, in_training, overlap
 
 
 def _spread(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -270,4 +286,5 @@ def _notes(bundle: Bundle, prob: np.ndarray, overlap: np.ndarray) -> list[str]:
     return notes
 
 
-__all__ = ["PredictionTable", "check_fit", "decisions", "member_features", "member_outputs", "predict_bars", "to_prob"]
+__all__ = ["PredictionTable", "check_fit", "decisions", "member_features", "member_outputs", "plan_rows", "predict_bars",
+           "to_prob"]
