@@ -20,7 +20,9 @@ import bench_features  # noqa: E402
 import bench_load  # noqa: E402
 import bench_merge  # noqa: E402
 import bench_onnx  # noqa: E402
+import bench_predict  # noqa: E402
 import bench_profile  # noqa: E402
+import bench_replay  # noqa: E402
 import bench_synth  # noqa: E402
 import bench_train  # noqa: E402
 
@@ -35,6 +37,8 @@ SECTIONS = (
     ("test statistics (1M predictions, 1,000 session-block replicates)", bench_evaluate),
     ("trainer (seed ambitious 512-256-128-64) vs bare PyTorch loops", bench_train),
     ("ONNX export: onnxruntime vs torch inference (10,000 rows, batch 1)", bench_onnx),
+    ("live features one bar at a time vs the batch build (replay's engine)", bench_replay),
+    ("predict of 1M bars (whole process) and replay of a trained model bar by bar", bench_predict),
 )
 
 

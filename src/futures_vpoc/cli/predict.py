@@ -94,6 +94,7 @@ def cmd_predict(args) -> int:
 
     bundle, bars, out = _prepare(args)
     table = predict_bars(bundle, bars, start=args.start, allow_overlap=args.allow_overlap, source=args.data)
+    out.parent.mkdir(parents=True, exist_ok=True)
     write_prediction_table(out, table.frame, table.facts)
     _report(table, out)
     return 0
@@ -109,6 +110,7 @@ def cmd_replay(args) -> int:
     table = replay_bars(bundle, bars, start=args.start, allow_overlap=args.allow_overlap, source=args.data,
                         on_prediction=emit)
     if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
         write_prediction_table(out, table.frame, table.facts)
     _report(table, out)
     return 0
