@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import WORK, line, median_seconds, scale, scaled
+from _common import WORK, line, median_seconds, scale, scaled, scaled_dates
 from bench_cli import _command
 from bench_load import ROWS, make_files
 
@@ -32,13 +32,15 @@ PREDICT_TARGET = 200_000
 REPLAY_TARGET = 5_000
 P99_TARGET_MS = 2.0
 REPLAY_BARS = scaled(30_000, least=3_000)
+TRAIN_START, TRAIN_END = scaled_dates("2023-01-02", "2023-02-15", least_days=21)
+EPOCHS = "2" if scale() == 1.0 else "1"
 
 
 def _model(cli: list[str], tmp: Path) -> Path:
     data, run = tmp / "train.parquet", tmp / "run"
-    subprocess.run([*cli, "data", "synth", "--out", str(data), "--start", "2023-01-02", "--end", "2023-02-15",
+    subprocess.run([*cli, "data", "synth", "--out", str(data), "--start", TRAIN_START, "--end", TRAIN_END,
                     "--seed", "5"], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run([*cli, "train", "--data", str(data), "--output_dir", str(run), "--epochs", "2",
+    subprocess.run([*cli, "train", "--data", str(data), "--output_dir", str(run), "--epochs", EPOCHS,
                     "--hidden_dims", "32", "16", "--batch_size", "1024", "--no-baselines"], check=True,
                    stdout=subprocess.DEVNULL)
     return run

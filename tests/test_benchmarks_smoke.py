@@ -25,6 +25,7 @@ SECTIONS = (
     "== features (1M bars, all groups) ==",
     "== backtest engine (1M bars, stops and targets) ==",
     "== trainer (seed ambitious 512-256-128-64) vs bare PyTorch loops ==",
+    "== predict of 1M bars (whole process) and replay of a trained model bar by bar ==",
 )
 RATE = re.compile(r"\d[\d,]* (rows|samples)/s")
 
@@ -44,7 +45,7 @@ def test_run_all_at_small_scale_prints_every_section_and_a_rate_in_each():
     # crawl (about 100x slower). Sleeping waits keep the run short; the figures are not checked anyway.
     env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     proc = subprocess.run([sys.executable, "benchmarks/run_all.py", "--repeats", "1"], cwd=ROOT, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=240)
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=480)
     out = proc.stdout
     assert proc.returncode == 0, out[-4000:]
     assert "FUTURES_VPOC_BENCH_SCALE=0.01" in out.splitlines()[0], out[:500]

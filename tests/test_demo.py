@@ -218,8 +218,28 @@ def test_a_market_with_nothing_to_find_leaves_the_model_flat_and_not_ready(tmp_p
 @pytest.mark.slow
 def test_the_planted_signal_trades_both_sides(tmp_path):
     """Issue 14: with the default planted signal the model strategy goes long and short, about evenly."""
-    _, summary, _, held = _half_year_demo(tmp_path, "3")
+    out, summary, _, held = _half_year_demo(tmp_path, "3")
     assert held[1] > 0 and held[-1] > 0, held
     assert max(held.values()) <= 0.65 * sum(held.values()), held
     shares = summary["label_shares"]["test"]
     assert abs(shares["up"] - shares["down"]) < 0.05 and shares["flat"] > 0
+    _assert_held_out_month(out)
+
+
+def _assert_held_out_month(out):
+    """Issue 17: the last 21 trade dates were never trained on, then predicted, replayed, scored and
+    backtested out of time, replay equal to predict."""
+    from futures_vpoc.data.barframe import read_merged
+    from futures_vpoc.ml.bundle import load_bundle
+
+    trained = read_merged(out / "data" / "train_months.parquet")
+    held = pd.read_parquet(out / "holdout" / "predictions.parquet")
+    assert pd.DatetimeIndex(held["timestamp"]).min() > trained.index.max()
+    assert held["trade_date"].nunique() == 21 and not held["in_training"].any()
+    assert load_bundle(out / "train").training_period()[1] <= trained.index.max()
+    parity = json.loads((out / "holdout" / "replay_parity.json").read_text())
+    assert parity["same_missing"] and parity["predictions"] > 20_000 and parity["max_abs_diff"] <= 1e-9
+    assert json.loads((out / "holdout" / "evaluate.json").read_text())["n"] > 20_000
+    page = (out / "report.html").read_text()
+    assert 'id="holdout"' in page and "Replay, which fed the bars" in page and "Not run" not in page.split('id="holdout"')[1][:3000]
+    assert "out-of-time test" in (out / "holdout" / "backtest" / "backtest.html").read_text()

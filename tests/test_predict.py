@@ -145,13 +145,31 @@ def _bad(world, tmp_path, capsys, model=None, data=None, *extra) -> str:
 
 
 def test_bad_run_directories(world, tmp_path, capsys):
-    assert "no best.pt" in _bad(world, tmp_path, capsys, model=tmp_path)
+    assert "no model.npz" in _bad(world, tmp_path, capsys, model=tmp_path)
     broken = tmp_path / "broken"
     shutil.copytree(world["run"], broken)
-    (broken / "best.pt").write_bytes(b"not a checkpoint")
-    assert "not a readable checkpoint" in _bad(world, tmp_path, capsys, model=broken)
-    (broken / "best.pt").unlink()
-    assert "no best.pt" in _bad(world, tmp_path, capsys, model=broken)
+    whole = (broken / "model.npz").read_bytes()
+    (broken / "model.npz").write_bytes(whole[: len(whole) // 2])  # truncated
+    assert "not a readable model file" in _bad(world, tmp_path, capsys, model=broken)
+    (broken / "model.npz").write_bytes(b"not a model")
+    assert "not a readable model file" in _bad(world, tmp_path, capsys, model=broken)
+    (broken / "model.npz").unlink()  # best.pt alone (a run of an older version): retrain
+    assert "model.npz: file not found" in _bad(world, tmp_path, capsys, model=broken)
+    assert "not a folder" in _bad(world, tmp_path, capsys, model=tmp_path / "nowhere")
+
+
+def test_predict_needs_no_torch(world, tmp_path):
+    """model.npz is read by numpy: predict imports neither torch nor scipy.stats (start-up time)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom futures_vpoc.cli.main import main\n"
+            f"rc = main(['predict', '--model', {str(world['run'])!r}, '--data', {str(world['later'])!r}, "
+            f"'--out', {str(tmp_path / 'p.parquet')!r}, '--start', '2023-03-01'])\n"
+            "print('HEAVY=' + ','.join(m for m in ('torch', 'scipy.stats') if m in sys.modules), rc)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "HEAVY= 0"
 
 
 def test_bad_files(world, tmp_path, capsys):

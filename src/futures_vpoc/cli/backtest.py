@@ -4,9 +4,9 @@
 (timestamp, probability, label) and ``config.json`` (``horizon``) of a training run; predictions
 are aligned to bars by timestamp (bars without one are flat, never padded) and every strategy runs
 on the predictions' period. On a file that reaches past the training file's last bar (a later
-period: the out-of-time test) the frozen model predicts the bars from its test period's start on
-(``futures-vpoc predict``; earlier bars only warm the features up), and the report states the
-training period and that every traded bar lies after it.
+period: the out-of-time test) the frozen model predicts the bars after the training file's last
+bar (``futures-vpoc predict``; earlier bars only warm the features up), only those are traded, and
+the report states the training period and that every traded bar lies after it.
 ``--strategy NAME ...`` runs rule strategies and baselines on the whole file. Writes
 ``trades.csv``, ``equity.csv`` (equity [$] at each trade date's last close, one column per
 strategy), ``stats.json`` and ``backtest.html`` into ``--output_dir``, each whole through a
@@ -110,9 +110,11 @@ def _with_learners(signals: dict, bars, preds, run_dir: Path, theta: float, hori
 
 def _out_of_time(run_dir: Path, bars, source: str):
     """``(P(up) per bar, horizon, notes)`` when ``bars`` reach past the run's training file: the
-    frozen model predicts them (``futures-vpoc predict``) from the start of its test period on;
+    frozen model predicts the bars after the training file's last bar (``futures-vpoc predict``;
+    the earlier bars only warm the features up), and only those are traded;
     None otherwise (the file the run was trained on, or a run without a frozen model: its stored
     test predictions are traded)."""
+    import numpy as np
     import pandas as pd
 
     from futures_vpoc.errors import DataError
@@ -128,7 +130,7 @@ def _out_of_time(run_dir: Path, bars, source: str):
     if stamps[-1] <= last:
         return None
     first_bar, test_start = bundle.training_period()
-    start = test_start if stamps[0] < test_start else None
+    start = stamps[int(np.searchsorted(stamps.asi8, last.value, side="right"))]  # the first bar after the training file
     table = predict_bars(bundle, bars, start=start, source=source)
     prob = pd.Series(table.frame["prob"].to_numpy(), index=pd.DatetimeIndex(table.frame["timestamp"]))
     aligned = prob.reindex(stamps).to_numpy(dtype="float64")
@@ -137,9 +139,9 @@ def _out_of_time(run_dir: Path, bars, source: str):
         raise DataError("the model has no prediction on any bar of the file (features still warming up)",
                         file=source, hint="give a file with more history before the period to test")
     notes = [f"out-of-time test: the model ({bundle.kind} {run_dir.name}) was trained on {first_bar:%Y-%m-%d %H:%M} .. "
-             f"{test_start:%Y-%m-%d %H:%M} UTC (training and validation parts); every traded bar "
-             f"({have.iloc[0]:%Y-%m-%d %H:%M} .. {have.iloc[-1]:%Y-%m-%d %H:%M} UTC) lies after it; predictions "
-             "from the frozen model (futures-vpoc predict)"]
+             f"{test_start:%Y-%m-%d %H:%M} UTC (training and validation parts) from a file ending {last:%Y-%m-%d %H:%M} "
+             f"UTC; every traded bar ({have.iloc[0]:%Y-%m-%d %H:%M} .. {have.iloc[-1]:%Y-%m-%d %H:%M} UTC) lies "
+             "after it; predictions from the frozen model (futures-vpoc predict)"]
     if bundle.note:
         notes.append(bundle.note)
     return aligned, bundle.horizon, notes + [n for n in table.notes if n != bundle.note]

@@ -335,7 +335,7 @@ def _features(bars: pd.DataFrame, builder: Callable | None, groups, chunk_size,
     frame = table.frame
     if not frame.index.equals(bars.index):
         raise RuntimeError("feature table index differs from the bars' index")
-    X = frame.to_numpy(dtype=np.float64)
+    X = np.ascontiguousarray(frame.to_numpy(dtype=np.float64))  # row-major, as the splits and scaler read it
     if X.shape[1] == 0:
         raise UsageError("no features selected; name at least one feature group")
     infinite = np.isinf(X).any(axis=0)

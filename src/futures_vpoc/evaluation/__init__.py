@@ -9,8 +9,15 @@ dependence of overlapping labels and of bars within a session, and says which me
 :mod:`.predictions`     reading a predictions file (Parquet or CSV) for ``evaluate``.
 """
 
-from futures_vpoc.evaluation.blocks import MAX_BLOCKS, BlockPlan, session_blocks
-from futures_vpoc.evaluation.classification import METHOD, evaluate_predictions, metrics_table, naive_accuracy_test
+from futures_vpoc.lazy import lazy_exports
+
+_EXPORTS = {"MAX_BLOCKS": "blocks", "BlockPlan": "blocks", "session_blocks": "blocks", "METHOD": "classification",
+            "evaluate_predictions": "classification", "metrics_table": "classification",
+            "naive_accuracy_test": "classification"}
+"""Public name -> submodule, imported on first use: reading or writing a predictions file
+(:mod:`.predictions`) must not pay for scipy.stats (~1 s), which only the statistics need."""
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = ["MAX_BLOCKS", "METHOD", "BlockPlan", "evaluate_predictions", "metrics_table", "naive_accuracy_test",
            "session_blocks"]

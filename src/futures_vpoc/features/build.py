@@ -106,7 +106,9 @@ def build_features(bars: pd.DataFrame, groups: Sequence[str] | None = None, chun
     first_col, col = {}, 0
     for g in chosen:
         first_col[g.name], col = col, col + len(g.specs)
-    out = np.empty((len(arrays), len(specs)))
+    # column-major: each feature is written as one contiguous column, and pandas keeps the block
+    # as is (its blocks are (columns, rows)), so the frame below shares this memory
+    out = np.empty((len(arrays), len(specs)), order="F")
     streams = {g.name: Streams() for g in chosen}
     for seg in range(len(arrays.contracts)):
         _run_segment(bars, arrays, seg, chosen, streams, ctx, size, out, first_col)

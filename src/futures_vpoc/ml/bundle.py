@@ -2,11 +2,12 @@
 
 Everything comes from the run directory; the training file is never read again.
 
-* a ``train`` run or a scale-up rung (``DIR/128-64-32``): ``best.pt`` holds the weights, the
-  feature names in input order, the scaler fit on the training rows and, since issue 17, the
-  ``inference`` state of :func:`futures_vpoc.dataset.build.inference_state` (feature groups, the
-  frozen feature context with the GARCH and regime fits, bar width, the training file's first and
-  last bar, contract roots); ``predictions_test.parquet``'s metadata holds the training facts
+* a ``train`` run or a scale-up rung (``DIR/128-64-32``): ``model.npz`` (:mod:`.frozen`, written
+  when the run finishes, read without torch) holds the weights, the feature names in input order,
+  the scaler fit on the training rows and the ``inference`` state of
+  :func:`futures_vpoc.dataset.build.inference_state` (feature groups, the frozen feature context
+  with the GARCH and regime fits, bar width, the training file's first and last bar, contract
+  roots); ``predictions_test.parquet``'s metadata holds the training facts
   ``evaluate`` needs (majority class, base rate, threshold);
 * a scale-up folder (``scaleup.json``): its winner rung;
 * an ensemble folder (``ensemble.json``): every member's run directory (``DIR/<group>``) and the
@@ -38,8 +39,9 @@ class Member:
     Attributes
     ----------
     run_dir : pathlib.Path
-    model : torch.nn.Module
-        In ``eval()`` mode, on the CPU.
+    layers : tuple of (numpy.ndarray, numpy.ndarray)
+        ``(W, b)`` of every Linear layer, float64 (from the float32 weights), hidden layers then the
+        head: :class:`futures_vpoc.ml.model.MLP` without torch.
     feature_names : tuple of str
         Input columns in order (feature table column names).
     scaler : futures_vpoc.dataset.scaling.RobustScaler
@@ -55,7 +57,7 @@ class Member:
     """
 
     run_dir: Path
-    model: object
+    layers: tuple
     feature_names: tuple[str, ...]
     scaler: object
     target: str
@@ -69,20 +71,16 @@ class Member:
         """The output is a logit of P(up) (``direction``, ``up_or_not``), not a rank."""
         return self.target != "rank"
 
-    @property
-    def layers(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-        """``(W, b)`` of every Linear layer, float64, hidden layers then the head (cached)."""
-        cached = self.__dict__.get("_layers")
-        if cached is None:
-            linears = [*self.model.hidden, self.model.head]
-            cached = tuple((lin.weight.detach().double().numpy().copy(), lin.bias.detach().double().numpy().copy())
-                           for lin in linears)
-            object.__setattr__(self, "_layers", cached)
-        return cached
-
     def scale(self, X: np.ndarray) -> np.ndarray:
-        """Raw feature rows (n, d) -> the network's float32 inputs, as float64 (the scaler, as in training)."""
-        return np.asarray(self.scaler.transform(X), dtype=np.float32).astype(np.float64)
+        """Raw feature rows (n, d) -> the network's float32 inputs, as float64.
+
+        The scaler's own formula (:meth:`futures_vpoc.dataset.scaling.RobustScaler.transform`:
+        clip to the training bounds, centre, divide, in float64) without its per-call checks, which
+        cost more than the arithmetic on one row (``replay``); then the float32 rounding the network
+        saw in training.
+        """
+        sc = self.scaler
+        return ((np.clip(X, sc.lower_, sc.upper_) - sc.center_) / sc.scale_).astype(np.float32).astype(np.float64)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Raw outputs (logits, or the predicted rank) of scaled rows ``x`` (n, d), float64 (n,).
@@ -172,7 +170,7 @@ def load_bundle(path) -> Bundle:
     folder = Path(path)
     if not folder.is_dir():
         raise DataError("not a folder", file=str(folder), hint=HINT)
-    if (folder / "best.pt").exists():
+    if (folder / "model.npz").exists() or (folder / "best.pt").exists():
         member = load_member(folder)
         return Bundle(folder, "run", (member,), np.ones(1), (folder.name,), _facts(folder))
     if (folder / "ensemble.json").is_file():
@@ -185,30 +183,29 @@ def load_bundle(path) -> Bundle:
         inner = load_bundle(folder / str(doc["winner"]))
         return Bundle(folder, inner.kind, inner.members, inner.weights, inner.names, inner.facts,
                       f"scale-up folder: its winner {doc['winner']}")
-    raise DataError("no best.pt, ensemble.json or scaleup.json in it", file=str(folder), hint=HINT)
+    raise DataError("no model.npz, ensemble.json or scaleup.json in it", file=str(folder), hint=HINT)
 
 
 def load_member(run_dir: Path) -> Member:
-    """One run directory's network, scaler and inference state (from ``best.pt``)."""
+    """One run directory's network, scaler and inference state (from ``model.npz``, torch-free)."""
     from futures_vpoc.dataset.scaling import transform_from_dict
-    from futures_vpoc.ml.checkpoint import load_model
+    from futures_vpoc.ml.frozen import FILE, load_frozen
 
-    ckpt = run_dir / "best.pt"
-    model, payload = load_model(ckpt)
-    dataset = payload.get("dataset") or {}
-    inference = dataset.get("inference")
+    path = run_dir / FILE
+    meta, layers, scaler_state = load_frozen(path)
+    inference = meta.get("inference")
     if not inference or not inference.get("groups"):
-        raise DataError("this run was trained before models were frozen for prediction (no inference state)",
-                        file=str(ckpt), hint="train it again with this version")
+        raise DataError("this model holds no feature context (inference state)", file=str(path),
+                        hint="train it again with this version")
     try:
-        scaler = transform_from_dict(dataset["scaler"])
-        bounds = {k: pd.Timestamp(v) for k, v in dataset["boundaries"].items()}
-        target = payload["target"]
+        scaler = transform_from_dict(scaler_state)
+        bounds = {k: pd.Timestamp(v) for k, v in meta["boundaries"].items()}
+        target = meta["target"]
     except (KeyError, TypeError, ValueError) as exc:
-        raise DataError(f"incomplete checkpoint ({type(exc).__name__}: {exc})", file=str(ckpt)) from None
-    names = tuple(payload["feature_names"])
+        raise DataError(f"incomplete model file ({type(exc).__name__}: {exc})", file=str(path)) from None
+    names = tuple(meta["feature_names"])
     threshold = 0.5 if target["target"] != "rank" else float(target.get("decision_threshold", 0.5))
-    return Member(run_dir, model, names, scaler, str(target["target"]), int(target["horizon"]), threshold,
+    return Member(run_dir, tuple(layers), names, scaler, str(target["target"]), int(target["horizon"]), threshold,
                   dict(inference), bounds)
 
 
@@ -228,12 +225,12 @@ def _ensemble(folder: Path) -> Bundle:
 def _member_dir(folder: Path, doc: dict, group: str) -> Path:
     """A member's run directory: ``DIR/<group>``, else the path ``ensemble.json`` recorded."""
     local = folder / group
-    if (local / "best.pt").exists():
+    if (local / "model.npz").exists():
         return local
     recorded = next((m.get("run_dir") for m in doc.get("members", []) if m.get("group") == group), None)
-    if recorded and (Path(recorded) / "best.pt").exists():
+    if recorded and (Path(recorded) / "model.npz").exists():
         return Path(recorded)
-    return local  # load_member reports the missing best.pt there
+    return local  # load_member reports the missing model.npz there
 
 
 def _json(path: Path) -> dict:

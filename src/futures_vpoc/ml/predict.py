@@ -87,8 +87,15 @@ def _width(seconds: float) -> str:
     return f"{seconds:g}-second"
 
 
-def member_features(member: Member, bars: pd.DataFrame, source: str, cache: dict | None = None) -> np.ndarray:
-    """The member's input columns on every bar, float64 (n, d), NaN where not known yet.
+def member_features(member: Member, bars: pd.DataFrame, source: str,
+                    cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every built feature on every bar and the positions of the member's inputs among them.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        The feature table's values, float64 (n, D) (a view of the built table, NaN where not
+        known yet), and ``cols`` (d,) int64: ``X[:, cols]`` are the member's inputs in order.
 
     ``cache`` maps ``(groups, context)`` to a built feature frame, so ensemble members that share
     groups build them once.
@@ -108,19 +115,53 @@ def member_features(member: Member, bars: pd.DataFrame, source: str, cache: dict
     if missing:
         raise DataError(f"this version computes no feature {', '.join(missing)} that the model uses", file=source,
                         hint="predict with the futures-vpoc version that trained the model")
-    return frame[list(member.feature_names)].to_numpy(np.float64)
+    return frame.to_numpy(np.float64), frame.columns.get_indexer(list(member.feature_names)).astype(np.int64)
 
 
-def member_outputs(member: Member, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Raw outputs (logit, or predicted rank) and ``prob`` of complete rows ``X`` (raw features, (n, d)).
+CHUNK_ROWS = 65_536
+"""Rows scaled and evaluated at once: bounds the temporaries (a few MB) whatever the file's size."""
+
+
+def member_outputs(member: Member, X: np.ndarray, rows: np.ndarray | None = None,
+                   cols: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Raw outputs (logit, or predicted rank) and ``prob`` of rows ``X[rows][:, cols]`` (raw features, complete).
 
     The network runs in float64 (:meth:`Member.forward`), so a row's value does not depend on how
-    many rows are evaluated with it.
+    many rows are evaluated with it; rows go through in chunks of :data:`CHUNK_ROWS`.
+
+    Parameters
+    ----------
+    X : numpy.ndarray of float64, shape (n, D)
+    rows : numpy.ndarray of int64, optional
+        Positions of the rows to evaluate (default all); every one finite.
+    cols : numpy.ndarray of int64, optional
+        The member's input columns of ``X`` in order (default all).
     """
-    if len(X) == 0:
-        return np.empty(0), np.empty(0)
-    z = member.forward(member.scale(X))
+    rows = np.arange(len(X)) if rows is None else rows
+    z = np.empty(len(rows))
+    for a in range(0, len(rows), CHUNK_ROWS):
+        block = X[rows[a:a + CHUNK_ROWS]]
+        z[a:a + CHUNK_ROWS] = member.forward(member.scale(block if cols is None else block[:, cols]))
     return z, to_prob(z, member.binary)
+
+
+def scan_rows(X: np.ndarray, cols: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One chunked pass over the member's inputs: which rows are complete, which inputs have a value
+    on some row to predict, and the inputs missing on the first row to predict.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+        ``complete`` (n,) bool, ``seen`` (d,) bool, ``first_missing`` (d,) bool.
+    """
+    n = len(X)
+    complete, seen = np.zeros(n, bool), np.zeros(len(cols), bool)
+    for a in range(0, n, CHUNK_ROWS):
+        finite = np.isfinite(X[a:a + CHUNK_ROWS][:, cols])
+        complete[a:a + CHUNK_ROWS] = finite.all(axis=1)
+        seen |= finite[out[a:a + CHUNK_ROWS]].any(axis=0)
+    first = int(np.argmax(out))
+    return complete, seen, ~np.isfinite(X[first, cols])
 
 
 def to_prob(z: np.ndarray, binary: bool) -> np.ndarray:
@@ -130,24 +171,22 @@ def to_prob(z: np.ndarray, binary: bool) -> np.ndarray:
     return expit(z) if binary else np.clip(z, 0.0, 1.0)
 
 
-def _check_warmup(member: Member, X: np.ndarray, out: np.ndarray, start_given: bool, source: str) -> None:
-    """Refuse a file on which the model can predict nothing, or (with ``--start``) whose history
-    before ``start`` is shorter than a feature's declared warm-up."""
+def _check_warmup(member: Member, seen: np.ndarray, first_missing: np.ndarray, start_given: bool,
+                  source: str) -> None:
+    """Refuse a file on which an input has no value on any bar to predict, or (with ``--start``)
+    whose history before ``start`` is shorter than a feature's declared warm-up."""
     from futures_vpoc.features.registry import all_specs
 
     warm = {s.column: str(s.warmup) for s in all_specs()}
-    rows = X[out]
-    empty = [n for n, e in zip(member.feature_names, np.isnan(rows).all(axis=0)) if e]
+    empty = [n for n, s in zip(member.feature_names, seen) if not s]
     if empty:
         raise DataError(f"feature {empty[0]} (warm-up {warm.get(empty[0], '?')}) has no value on any bar to predict"
                         + (f" ({len(empty) - 1} more)" if len(empty) > 1 else ""), file=source,
                         hint="give a file with more history before the bars to predict (and VIX for vix features)")
-    if start_given:
-        first = np.isnan(rows[0])
-        if first.any():
-            name = member.feature_names[int(np.flatnonzero(first)[0])]
-            raise DataError(f"feature {name} (warm-up {warm.get(name, '?')}) has no value yet at the first bar to "
-                            f"predict", file=source, hint="give a file with more bars before --start")
+    if start_given and first_missing.any():
+        name = member.feature_names[int(np.flatnonzero(first_missing)[0])]
+        raise DataError(f"feature {name} (warm-up {warm.get(name, '?')}) has no value yet at the first bar to "
+                        f"predict", file=source, hint="give a file with more bars before --start")
 
 
 def predict_bars(bundle: Bundle, bars: pd.DataFrame, *, start=None, allow_overlap: bool = False,
@@ -174,13 +213,15 @@ def predict_bars(bundle: Bundle, bars: pd.DataFrame, *, start=None, allow_overla
     """
     check_fit(bundle, bars, source)
     out, in_training, overlap = plan_rows(bundle, bars, start, allow_overlap, source)
+    history = bool(out.any() and not out[0])  # --start after the first bar: the bars before it are the warm-up
     cache: dict = {}
     probs, raws = [], []
     for member in bundle.members:
-        X = member_features(member, bars, source, cache)
-        _check_warmup(member, X, out, start is not None, source)
-        ok = out & np.isfinite(X).all(axis=1)
-        z, p = member_outputs(member, X[ok])
+        X, cols = member_features(member, bars, source, cache)
+        complete, seen, first_missing = scan_rows(X, cols, out)
+        _check_warmup(member, seen, first_missing, history, source)
+        ok = out & complete
+        z, p = member_outputs(member, X, np.flatnonzero(ok), cols)
         probs.append(_spread(p, ok))
         raws.append(_spread(z, ok))
     P = np.column_stack(probs)
@@ -287,4 +328,4 @@ def _notes(bundle: Bundle, prob: np.ndarray, overlap: np.ndarray) -> list[str]:
 
 
 __all__ = ["PredictionTable", "check_fit", "decisions", "member_features", "member_outputs", "plan_rows", "predict_bars",
-           "to_prob"]
+           "scan_rows", "to_prob"]

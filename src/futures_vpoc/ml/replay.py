@@ -65,8 +65,10 @@ class LiveModel:
         for j, (engine, cols, member) in enumerate(zip(self.engines, self.columns, self.bundle.members)):
             row = engine.push(bar)[cols]
             if predict and np.isfinite(row).all():
-                z = float(member.forward(member.scale(row[None, :]))[0])
-                raws[j], probs[j] = z, float(to_prob(np.array([z]), member.binary)[0])
+                z = member.forward(member.scale(row[None, :]))
+                raws[j], probs[j] = z[0], to_prob(z, member.binary)[0]
+        if k == 1:
+            return probs[0], probs, raws
         prob = float(probs @ self.bundle.weights) if np.isfinite(probs).all() else np.nan
         return prob, probs, raws
 

@@ -371,6 +371,18 @@ class Trainer:
             self.logger.warning(f"learner baselines skipped: {exc}")
             return {}
 
+    def _freeze(self) -> None:
+        """``model.npz``: the finished weights, scaler and feature context for predict/replay
+        (:mod:`futures_vpoc.ml.frozen`); skipped for data without a dataset state (tests' arrays)."""
+        from futures_vpoc.ml.frozen import FILE, save_frozen
+
+        data = self.data
+        state = data.dataset_state
+        if not state or "scaler" not in state or not isinstance(state["scaler"], dict) or "center" not in state["scaler"]:
+            return
+        target = {"target": data.target, "horizon": data.horizon, "decision_threshold": data.decision_threshold}
+        save_frozen(self.run_dir / FILE, self.model, data.feature_names, target, state)
+
     def _finish(self, stop_reason: str, message: str) -> TrainResult:
         last_state = clone_state(self.model.state_dict())
         if self.best_state is not None:
@@ -393,6 +405,7 @@ class Trainer:
                                                           self.config.seed)
             self._save("last.pt", last_state, finished=True, stop_reason=stop_reason)
             if self.run_dir is not None:
+                self._freeze()
                 write_json(self.run_dir / "summary.json", summary)
             self.logger.info(records.closing_line(summary))
             shares = records.shares_line(summary)

@@ -25,9 +25,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from futures_vpoc.profile.kernels.developing import _add_bar, _changed_levels, _first_touched
+from futures_vpoc.profile.kernels.developing import advance_bar
 from futures_vpoc.profile.kernels.prior import _erase_touched, _insert
-from futures_vpoc.profile.kernels.vpoc_area import pick_vpoc, walk
 
 NO_RANGE = 1 << 62
 """``plo`` of a session holding no volume yet (any level is below it)."""
@@ -72,21 +71,8 @@ def develop(hist, path_lo, path_hi, path_in, fstate, istate, lo, hi, c, v, alloc
     plo = istate[I_PLO]
     phi = istate[I_PHI]
     last = istate[I_LAST]
-    old_vpoc, old_lo, old_hi = vpoc, plo, phi
-    top, n_top, vpoc, plo, phi, tie, grew, amount = _add_bar(hist, lo, hi, c, v, alloc, top, n_top, vpoc, plo, phi)
-    total += amount
-    if grew:
-        if n_top > 1 and (tie or plo != old_lo or phi != old_hi):
-            vpoc = pick_vpoc(hist, plo, phi)
-        k = 0
-        if vpoc == old_vpoc and last >= 0:
-            cl, ch = _changed_levels(lo, hi, c, alloc, plo, phi, old_lo, old_hi)
-            k = _first_touched(path_lo, path_hi, last, cl, ch, step)
-        if k == 0:
-            path_lo[0] = vpoc
-            path_hi[0] = vpoc
-            path_in[0] = hist[vpoc]
-        last = walk(hist, plo, phi, share * total, step, path_lo, path_hi, path_in, k)
+    top, n_top, vpoc, plo, phi, total, last = advance_bar(hist, path_lo, path_hi, path_in, lo, hi, c, v, alloc, share,
+                                                          step, top, n_top, vpoc, plo, phi, total, last)
     fstate[F_TOP] = top
     fstate[F_TOTAL] = total
     istate[I_NTOP] = n_top

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from futures_vpoc.cli.demo.holdout import hold_out_last_month, holdout_stage
 from futures_vpoc.cli.demo.plan import RULES, fits_budget, plan_training, summary_lines
 from futures_vpoc.cli.demo.runner import ENSEMBLE_GROUPS, PASS_THROUGH, SCALEUP_LADDER, STRATEGY_1, Demo
 
@@ -71,6 +72,7 @@ def data_stage(demo: Demo) -> None:
         st.features = tuple(g for g in GROUPS if g != "calendar")
         st.notes.append(f"'{st.bars['contract'].iloc[0]}' is not a futures contract: the calendar group "
                         "(days to the roll) does not apply, so the model uses " + ", ".join(st.features) + ".")
+    hold_out_last_month(demo)
 
 
 def profile_stage(demo: Demo) -> None:
@@ -143,7 +145,7 @@ def train_stage(demo: Demo) -> None:
     epochs = _epochs(demo)
     demo.say(f"train: the seed's Strategy 1 (conservative) flags, --epochs {epochs} instead of 50 to fit the demo")
     train_dir = st.out / "train"
-    if demo.stage("train", ["train", "--data", str(st.data_file), "--output_dir", str(train_dir),
+    if demo.stage("train", ["train", "--data", str(st.train_file), "--output_dir", str(train_dir),
                             "--epochs", str(epochs), *_strategy_1(demo, epochs)], keep=PASS_THROUGH, ok=(0, 1),
                   skippable=True) is None:
         return
@@ -175,7 +177,7 @@ def backtest_stage(demo: Demo) -> None:
         st.notes.append("backtest: no trained model, so only the VPOC rules and the baselines were backtested.")
         demo.say(st.notes[-1])
     folder = st.out / "backtest"
-    if demo.stage("backtest", ["backtest", "--data", str(st.data_file), *what, "--output_dir", str(folder),
+    if demo.stage("backtest", ["backtest", "--data", str(st.train_file), *what, "--output_dir", str(folder),
                                "--n_random", str(demo.args.n_random)], skippable=True) is not None:
         st.backtest_dir = folder
 
@@ -192,7 +194,7 @@ def optional_stages(demo: Demo) -> None:
     # every run rebuilds the dataset (prep_seconds).
     if fits_budget(demo, "scale-up", 2.5 * epochs * st.epoch_seconds + 2 * st.prep_seconds):
         folder = st.out / "scaleup"
-        if demo.stage("scale-up", ["scale-up", "--data", str(st.data_file), "--output_dir", str(folder),
+        if demo.stage("scale-up", ["scale-up", "--data", str(st.train_file), "--output_dir", str(folder),
                                    "--ladder", *SCALEUP_LADDER, "--epochs", str(epochs),
                                    *_strategy_1(demo, epochs, drop_hidden=True)], keep=("scale-up: winner",),
                       skippable=True) is not None:
@@ -203,7 +205,7 @@ def optional_stages(demo: Demo) -> None:
         flags = _strategy_1(demo, epochs, drop_hidden=True)
         if "--features" in flags:
             del flags[flags.index("--features"):]
-        if demo.stage("ensemble", ["ensemble", "--data", str(st.data_file), "--output_dir", str(folder),
+        if demo.stage("ensemble", ["ensemble", "--data", str(st.train_file), "--output_dir", str(folder),
                                    "--groups", *ENSEMBLE_GROUPS, "--epochs", str(epochs), *flags],
                       keep=("ensemble: weights", "ensemble: member"), skippable=True) is not None:
             st.ensemble_dir = folder
@@ -250,7 +252,8 @@ def report_stage(demo: Demo) -> Path:
     inputs = DemoInputs(title=title, dataset_note=note, data_file=st.data_file, check=st.check,
                         profile_png=Path(st.profile_png).read_bytes(), profile_caption=st.profile_caption,
                         sessions=st.sessions, train_dir=st.train_dir, backtest_dir=st.backtest_dir,
-                        scaleup_dir=st.scaleup_dir, ensemble_dir=st.ensemble_dir, stage_times=tuple(st.times),
+                        scaleup_dir=st.scaleup_dir, ensemble_dir=st.ensemble_dir, holdout_dir=st.holdout_dir,
+                        stage_times=tuple(st.times),
                         notes=tuple(st.notes), stages=tuple(st.stages))
     st.report = write_demo_report(inputs, st.out / "report.html")
     root = st.out.resolve().parent
@@ -265,7 +268,7 @@ def report_stage(demo: Demo) -> Path:
 def run_all(demo: Demo) -> None:
     """Every stage in order, then the closing table."""
     for stage in (data_stage, profile_stage, features_stage, train_stage, analyze_stage, backtest_stage,
-                  optional_stages, report_stage):
+                  holdout_stage, optional_stages, report_stage):
         stage(demo)
     print("\n".join(summary_lines(demo)), flush=True)
 

@@ -92,6 +92,39 @@ def _changed_levels(lo, hi, c, alloc, plo, phi, old_lo, old_hi):
     return cl, ch
 
 
+@njit(cache=True, inline="always")
+def advance_bar(h, path_lo, path_hi, path_in, lo, hi, c, v, alloc, share, step, top, n_top, vpoc, plo, phi, total,
+                last):
+    """Add one bar (levels ``lo..hi`` relative to the histogram, close ``c``, volume ``v``) to a
+    session's developing profile and update its VPOC and value-area walk.
+
+    The one per-bar step of the developing profile, shared by the batch kernel
+    (:func:`_develop_session`) and the live one (:func:`futures_vpoc.profile.live.develop`).
+
+    Returns
+    -------
+    tuple
+        The new ``(top, n_top, vpoc, plo, phi, total, last)``; ``path_lo[last]`` / ``path_hi[last]``
+        are the value area's edges.
+    """
+    old_vpoc, old_lo, old_hi = vpoc, plo, phi
+    top, n_top, vpoc, plo, phi, tie, grew, amount = _add_bar(h, lo, hi, c, v, alloc, top, n_top, vpoc, plo, phi)
+    total += amount
+    if grew:
+        if n_top > 1 and (tie or plo != old_lo or phi != old_hi):
+            vpoc = pick_vpoc(h, plo, phi)
+        k = 0
+        if vpoc == old_vpoc and last >= 0:
+            cl, ch = _changed_levels(lo, hi, c, alloc, plo, phi, old_lo, old_hi)
+            k = _first_touched(path_lo, path_hi, last, cl, ch, step)
+        if k == 0:
+            path_lo[0] = vpoc
+            path_hi[0] = vpoc
+            path_in[0] = h[vpoc]
+        last = walk(h, plo, phi, share * total, step, path_lo, path_hi, path_in, k)
+    return top, n_top, vpoc, plo, phi, total, last
+
+
 @njit(cache=True)
 def _develop_session(h, path_lo, path_hi, path_in, low, high, close, volume, take, a, b, b0, alloc, share, step,
                      levels, totals):
@@ -108,22 +141,9 @@ def _develop_session(h, path_lo, path_hi, path_in, low, high, close, volume, tak
         lo = low[i] - b0
         hi = high[i] - b0
         c = close[i] - b0
-        old_vpoc, old_lo, old_hi = vpoc, plo, phi
-        top, n_top, vpoc, plo, phi, tie, grew, amount = _add_bar(h, lo, hi, c, volume[i], alloc, top, n_top, vpoc,
-                                                                 plo, phi)
-        total += amount
-        if grew:
-            if n_top > 1 and (tie or plo != old_lo or phi != old_hi):
-                vpoc = pick_vpoc(h, plo, phi)
-            k = 0
-            if vpoc == old_vpoc and last >= 0:
-                cl, ch = _changed_levels(lo, hi, c, alloc, plo, phi, old_lo, old_hi)
-                k = _first_touched(path_lo, path_hi, last, cl, ch, step)
-            if k == 0:
-                path_lo[0] = vpoc
-                path_hi[0] = vpoc
-                path_in[0] = h[vpoc]
-            last = walk(h, plo, phi, share * total, step, path_lo, path_hi, path_in, k)
+        top, n_top, vpoc, plo, phi, total, last = advance_bar(h, path_lo, path_hi, path_in, lo, hi, c, volume[i],
+                                                              alloc, share, step, top, n_top, vpoc, plo, phi,
+                                                              total, last)
         totals[t] = total
         if vpoc >= 0:
             levels[t, 0] = b0 + vpoc

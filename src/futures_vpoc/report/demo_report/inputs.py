@@ -50,6 +50,9 @@ class DemoInputs:
     scaleup_dir, ensemble_dir : pathlib.Path or None
         Directories written by ``scale-up`` / ``ensemble`` (``scaleup.json`` / ``ensemble.json``),
         None when the demo skipped them.
+    holdout_dir : pathlib.Path or None
+        The out-of-time month's folder (``predictions.parquet``, ``evaluate.json``,
+        ``backtest/stats.json``, ``replay_parity.json``), None when no month was held out.
     stage_times : tuple of (str, float)
         Stage name and wall time [s], in order.
     notes : tuple of str
@@ -72,6 +75,7 @@ class DemoInputs:
     backtest_dir: Path | None = None
     scaleup_dir: Path | None = None
     ensemble_dir: Path | None = None
+    holdout_dir: Path | None = None
     stage_times: tuple = ()
     notes: tuple = field(default_factory=tuple)
     stages: tuple = ()

@@ -8,6 +8,7 @@ from pathlib import Path
 from futures_vpoc.report.common import EXTRA_CSS, esc
 from futures_vpoc.report.demo_report.backtest import _backtest
 from futures_vpoc.report.demo_report.data import _data
+from futures_vpoc.report.demo_report.holdout import _holdout
 from futures_vpoc.report.demo_report.inputs import DemoInputs
 from futures_vpoc.report.demo_report.loaded import _load
 from futures_vpoc.report.demo_report.metrics import _metrics
@@ -30,6 +31,7 @@ SECTIONS = (
     ("training", "Training"),
     ("metrics", "Test metrics against baselines"),
     ("backtest", "Backtest"),
+    ("holdout", "Out-of-time: the held-out last month"),
     ("scaling", "Scale-up and ensemble"),
     ("next", "What to run next"),
     ("timings", "Stage timings and notes"),
@@ -55,7 +57,8 @@ def render_demo_report(inputs: DemoInputs) -> str:
     got = _load(inputs)
     bodies = {"summary": _summary(inputs, got), "data": _data(inputs), "profile": _profile(inputs),
               "migration": _migration(inputs), "training": _training(inputs, got), "metrics": _metrics(got),
-              "backtest": _backtest(inputs, got), "scaling": _scaling(inputs), "next": _next(got, inputs),
+              "backtest": _backtest(inputs, got), "holdout": _holdout(inputs), "scaling": _scaling(inputs),
+              "next": _next(got, inputs),
               "timings": _timings(inputs)}
     nav = "<nav>" + "".join(f'<a href="#{k}">{esc(t)}</a>' for k, t in SECTIONS) + "</nav>"
     body = "\n".join(f'<h2 id="{k}">{esc(t)}</h2>\n{bodies[k]}' for k, t in SECTIONS)
