@@ -378,7 +378,9 @@ class Trainer:
 
         data = self.data
         state = data.dataset_state
-        if not state or "scaler" not in state or not isinstance(state["scaler"], dict) or "center" not in state["scaler"]:
+        scaler = (state or {}).get("scaler")
+        if not isinstance(scaler, dict) or not {"center", "scale", "lower", "upper"} <= set(scaler) \
+                or "boundaries" not in state:
             return
         target = {"target": data.target, "horizon": data.horizon, "decision_threshold": data.decision_threshold}
         save_frozen(self.run_dir / FILE, self.model, data.feature_names, target, state)
