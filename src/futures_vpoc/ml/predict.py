@@ -159,20 +159,22 @@ def member_outputs(member: Member, X: np.ndarray, rows: np.ndarray | None = None
 
 
 def scan_rows(X: np.ndarray, cols: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One chunked pass over the member's inputs: which rows are complete, which inputs have a value
+    """One pass over the member's input columns: which rows are complete, which inputs have a value
     on some row to predict, and the inputs missing on the first row to predict.
+
+    Column by column: the feature table is column-major, so each column is one contiguous read.
 
     Returns
     -------
     (numpy.ndarray, numpy.ndarray, numpy.ndarray)
         ``complete`` (n,) bool, ``seen`` (d,) bool, ``first_missing`` (d,) bool.
     """
-    n = len(X)
-    complete, seen = np.zeros(n, bool), np.zeros(len(cols), bool)
-    for a in range(0, n, CHUNK_ROWS):
-        finite = np.isfinite(X[a:a + CHUNK_ROWS][:, cols])
-        complete[a:a + CHUNK_ROWS] = finite.all(axis=1)
-        seen |= finite[out[a:a + CHUNK_ROWS]].any(axis=0)
+    complete, seen = np.ones(len(X), bool), np.zeros(len(cols), bool)
+    every = bool(out.all())
+    for j, c in enumerate(cols):
+        finite = np.isfinite(X[:, c])
+        complete &= finite
+        seen[j] = finite.any() if every else finite[out].any()
     first = int(np.argmax(out))
     return complete, seen, ~np.isfinite(X[first, cols])
 
