@@ -89,12 +89,12 @@ def default_train_end(index: pd.DatetimeIndex) -> pd.Timestamp:
     return first + (last - first) * TRAIN_SHARE
 
 
-def as_utc(train_end) -> pd.Timestamp:
-    """``train_end`` as a UTC timestamp (a naive value is taken as UTC)."""
+def as_utc(train_end, name: str = "train_end") -> pd.Timestamp:
+    """``train_end`` (or any time the user gave as ``name``) as a UTC timestamp (a naive value is taken as UTC)."""
     try:
         ts = pd.Timestamp(train_end)
     except (ValueError, TypeError):
-        raise UsageError(f"train_end {train_end!r}: not a time; use e.g. 2023-09-01T00:00Z") from None
+        raise UsageError(f"{name} {train_end!r}: not a time; use e.g. 2023-09-01T00:00Z") from None
     return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
 
 

@@ -280,11 +280,9 @@ def _spread(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 def _utc(value) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"--start {value!r}: not a time; use e.g. 2023-10-01 or 2023-10-01T22:00Z") from None
-    return ts.tz_localize("UTC") if ts.tz is None else ts.tz_convert("UTC")
+    from futures_vpoc.features.fit import as_utc
+
+    return as_utc(value, "--start")
 
 
 def _frame(bundle: Bundle, bars: pd.DataFrame, prob: np.ndarray, raws: list, P: np.ndarray,

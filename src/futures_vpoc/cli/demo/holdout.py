@@ -26,6 +26,11 @@ HOLDOUT_MIN_SESSIONS = 4 * HOLDOUT_SESSIONS
 """Trade dates a file needs before a month is held out (three months to train on)."""
 
 
+WARMUP_SESSIONS = 30
+"""Trade dates before the held-out month that the month's file keeps, only to warm the features up
+(the longest declared warm-up is 20 sessions: the VIX percentile)."""
+
+
 def hold_out_last_month(demo: Demo) -> None:
     """Write ``data/train_months.parquet`` (every trade date before the last 21) and point the
     training stages at it; on daily bars or short files keep the whole file and say why."""
@@ -47,13 +52,9 @@ def hold_out_last_month(demo: Demo) -> None:
     st.train_file = st.out / "data" / "train_months.parquet"
     write_merged(st.bars[keep], st.train_file)
     st.holdout_start = pd.DatetimeIndex(st.bars.index)[int(np.argmin(keep))]
+    st.holdout_history_from = days[max(0, len(days) - HOLDOUT_SESSIONS - WARMUP_SESSIONS)]
     demo.say(f"data: the last {HOLDOUT_SESSIONS} trade dates ({first_day:%Y-%m-%d} .. {days[-1]:%Y-%m-%d}) are held "
              f"out; every training stage reads {st.train_file.name} ({int(keep.sum()):,} bars)")
-
-
-WARMUP_SESSIONS = 30
-"""Trade dates before the held-out month that the month's file keeps, only to warm the features up
-(the longest declared warm-up is 20 sessions: the VIX percentile)."""
 
 
 def holdout_stage(demo: Demo) -> None:
@@ -88,12 +89,8 @@ def _later_file(st, path: Path) -> Path:
     """Write the held-out month with its warm-up trade dates before it; return the path."""
     from futures_vpoc.data.barframe import write_merged
 
-    dates = pd.DatetimeIndex(st.bars["trade_date"])
-    days = dates.unique().sort_values()
-    held = int(np.searchsorted(days.asi8, pd.Timestamp(st.holdout_start.tz_convert(None).normalize()).value))
-    first = days[max(0, held - WARMUP_SESSIONS - 1)]
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_merged(st.bars[np.asarray(dates >= first)], path)
+    write_merged(st.bars[np.asarray(st.bars["trade_date"] >= st.holdout_history_from)], path)
     return path
 
 

@@ -47,6 +47,7 @@ class DemoState:
     train_file: Path | None = None  # what the training stages read: data_file less a held-out last month
     holdout_start: object = None  # first bar of the held-out month (pandas.Timestamp, UTC)
     holdout_reason: str = ""  # why no month is held out ("" when one is)
+    holdout_history_from: object = None  # first trade date of the held-out month's file (its warm-up)
     holdout_dir: Path | None = None  # predict / replay / evaluate / backtest of the held-out month
     bars: object = None  # the BarFrame, read once after the data stage
     check: object = None  # its futures_vpoc.data.check.CheckReport
