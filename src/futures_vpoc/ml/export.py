@@ -25,7 +25,6 @@ since torch 2.9 (it needs ``onnxscript``; everything runs offline). The TorchScr
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import math
 import tempfile
@@ -38,6 +37,7 @@ import torch
 from torch import nn
 
 from futures_vpoc import __version__
+from futures_vpoc.data.barframe import file_sha256
 from futures_vpoc.dataset.scaling import RobustScaler, transform_from_dict
 from futures_vpoc.errors import DataError, UsageError
 from futures_vpoc.labels import is_binary
@@ -329,14 +329,6 @@ def run_onnx(session, X) -> np.ndarray:
     return session.run([OUTPUT_NAME], {INPUT_NAME: np.ascontiguousarray(X, dtype=np.float32)})[0]
 
 
-def sha256_of(path) -> str:
-    """Hex sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
 
 @dataclass
 class Exported:
@@ -449,7 +441,7 @@ def training_data(member: Member) -> dict:
     info = {"file": Path(str(name)).name if name else None, "path": str(name) if name else None,
             "sha256": sha or "unknown (not recorded)", "origin": "unknown (not recorded)",
             "licence": "unknown (not recorded)"}
-    if name and sha and Path(str(name)).is_file() and sha256_of(name) == sha:
+    if name and sha and Path(str(name)).is_file() and file_sha256(name) == sha:
         p = Path(str(name))
         if _sample_frame_equal(p):
             info["origin"] = "bundled real sample (futures-vpoc data sample es-minute)"
@@ -613,7 +605,7 @@ def write_export(exported: Exported, out: Path) -> tuple[Path, Path, Path]:
     from futures_vpoc.data.barframe import atomic_write
 
     out = Path(out)
-    card = build_card(exported, out.name, sha256_of(exported.onnx_path))
+    card = build_card(exported, out.name, file_sha256(exported.onnx_path))
     card_json, card_md = out.with_name(out.stem + ".card.json"), out.with_name(out.stem + ".card.md")
     text_json = json.dumps(card, indent=2, allow_nan=True) + "\n"
     text_md = card_markdown(card)
@@ -627,4 +619,4 @@ def write_export(exported: Exported, out: Path) -> tuple[Path, Path, Path]:
 __all__ = ["INPUT_NAME", "OPSET", "OUTPUT_NAME", "PARITY_ROWS", "PARITY_TOLERANCE", "Exported", "Member",
            "ScaledModel", "Source", "WeightedEnsemble", "build_card", "build_module", "card_markdown",
            "export_checked", "load_source", "onnx_session", "parity_rows", "reference_probabilities",
-           "require_onnx", "run_onnx", "sha256_of", "training_data", "write_export"]
+           "require_onnx", "run_onnx", "training_data", "write_export"]
