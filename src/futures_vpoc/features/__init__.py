@@ -1,7 +1,8 @@
 """Leakage-free features of a BarFrame: a registry of named, typed, causal features in groups.
 
 Public surface: :class:`FeatureSpec` (with its declared :class:`Warmup`, :func:`warmup_of`),
-:data:`GROUPS`, :data:`REGISTRY`, :class:`FeatureTable`, :func:`build_features` (and
+:data:`GROUPS`, :data:`REGISTRY`, :class:`FeatureTable`, :func:`build_features` (block by block:
+:func:`feature_blocks`; and
 :func:`default_train_end`, :func:`feature_summary`).
 
 Rules every feature follows
@@ -44,6 +45,7 @@ from futures_vpoc.lazy import lazy_exports
 
 _EXPORTS = {
     "build_features": "build",
+    "feature_blocks": "build",
     "default_train_end": "fit",
     "REGISTRY": "registry",
     "all_specs": "registry",
@@ -58,5 +60,6 @@ _EXPORTS = {
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
-__all__ = ["GROUPS", "REGISTRY", "FeatureSpec", "FeatureTable", "all_specs", "build_features", "default_train_end",
+__all__ = ["GROUPS", "REGISTRY", "FeatureSpec", "FeatureTable", "all_specs", "build_features", "feature_blocks",
+           "default_train_end",
            "feature_summary", "Warmup", "warmup_of"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -46,18 +47,89 @@ def _context(arrays: BarArrays, chosen: tuple[Group, ...], train_end, frozen: Co
     return Context(tick=ES_TICK_SIZE, bars_per_year=bars_per_year(arrays.index), fitted=fitted)
 
 
-def _run_segment(bars, arrays, seg, chosen, streams, ctx, chunk_size, out, first_col) -> None:
+def _segment_columns(bars, arrays, seg, chosen, streams, ctx, chunk_size) -> Iterator[tuple[int, int, list]]:
+    """Each chunk of segment ``seg``: its rows ``(start, stop)`` and its feature columns in spec order."""
     s0, s1 = int(arrays.segments[seg]), int(arrays.segments[seg + 1])
     prepared = {g.name: g.prepare(bars.iloc[s0:s1], ctx, s0) if g.prepare else None for g in chosen}
     for chunk in chunks(arrays, seg, chunk_size):
+        columns = []
         for g in chosen:
             st = streams[g.name]
             st.begin_chunk()
             values = g.compute(chunk, st, ctx, prepared[g.name])
             if set(values) != {spec.name for spec in g.specs}:
                 raise RuntimeError(f"group {g.name} computed {sorted(values)}, registry lists other names")
-            for j, spec in enumerate(g.specs):
-                out[chunk.start:chunk.stop, first_col[g.name] + j] = values[spec.name]
+            columns.extend(values[spec.name] for spec in g.specs)
+        yield chunk.start, chunk.stop, columns
+
+
+def _all_columns(bars, arrays, chosen, ctx, chunk_size) -> Iterator[tuple[int, int, list]]:
+    """Every chunk of every contract segment in row order (kernels carry their state across chunks)."""
+    streams = {g.name: Streams() for g in chosen}
+    for seg in range(len(arrays.contracts)):
+        yield from _segment_columns(bars, arrays, seg, chosen, streams, ctx, chunk_size)
+
+
+def _prepare(bars, groups, chunk_size, train_end, context):
+    chosen = resolve_groups(groups)
+    size = _check_chunk_size(chunk_size)
+    arrays = bar_arrays(bars)
+    ctx = _context(arrays, chosen, train_end, context)
+    specs = tuple(spec for g in chosen for spec in g.specs)
+    return chosen, size, arrays, ctx, specs
+
+
+@dataclass(frozen=True)
+class FeatureBlocks:
+    """The feature table of a BarFrame delivered block by block (:func:`feature_blocks`).
+
+    Attributes
+    ----------
+    specs : tuple of FeatureSpec
+        The columns, in order.
+    index : pandas.DatetimeIndex
+        Every bar's start (UTC), shape (n,).
+    context : Context
+        The settings and fits used.
+    blocks : iterator of (int, int, numpy.ndarray)
+        ``(start, stop, values)`` in row order, covering rows ``0:n`` once: ``values`` is float64
+        ``(stop - start, len(specs))``, column-major, NaN while warming up. Each block is a view
+        of one buffer that the next block overwrites: copy what must outlive the step.
+    """
+
+    specs: tuple
+    index: pd.DatetimeIndex
+    context: Context
+    blocks: Iterator[tuple[int, int, np.ndarray]]
+
+
+BLOCK_ROWS = 65_536
+"""Default rows per block of :func:`feature_blocks` (a 59-feature block is 31 MB, reused)."""
+
+
+def feature_blocks(bars: pd.DataFrame, groups: Sequence[str] | None = None, *, context: Context | None = None,
+                   train_end: pd.Timestamp | None = None, block_rows: int = BLOCK_ROWS) -> FeatureBlocks:
+    """The values of :func:`build_features`, block by block, without the whole table in memory.
+
+    Blocks are chunks in the sense of ``chunk_size`` (at most ``block_rows`` bars of one contract
+    segment), so every value equals the whole build's bit for bit (the chunk-invariance tests).
+    The checks, calendar and fits run before this returns; the feature kernels run as the blocks
+    are taken. Peak memory: one block, instead of the (n, features) table, whose fresh pages
+    alone cost ~0.3-1 s per 1M x 59 float64 table on a freshly started process.
+
+    Parameters are those of :func:`build_features` (``block_rows`` >= 1 in place of ``chunk_size``).
+    """
+    chosen, size, arrays, ctx, specs = _prepare(bars, groups, block_rows, train_end, context)
+    buffer = np.empty((min(size, len(arrays)), len(specs)), order="F")
+
+    def blocks() -> Iterator[tuple[int, int, np.ndarray]]:
+        for a, b, columns in _all_columns(bars, arrays, chosen, ctx, size):
+            view = buffer[:b - a]
+            for j, values in enumerate(columns):
+                view[:, j] = values
+            yield a, b, view
+
+    return FeatureBlocks(specs=specs, index=arrays.index, context=ctx, blocks=blocks())
 
 
 def build_features(bars: pd.DataFrame, groups: Sequence[str] | None = None, chunk_size: int | None = None,
@@ -98,19 +170,12 @@ def build_features(bars: pd.DataFrame, groups: Sequence[str] | None = None, chun
         Bars that fail the BarFrame checks, a missing ``vix`` column, a price <= 0, or too few
         training bars for the volatility group's fit.
     """
-    chosen = resolve_groups(groups)
-    size = _check_chunk_size(chunk_size)
-    arrays = bar_arrays(bars)
-    ctx = _context(arrays, chosen, train_end, context)
-    specs = tuple(spec for g in chosen for spec in g.specs)
-    first_col, col = {}, 0
-    for g in chosen:
-        first_col[g.name], col = col, col + len(g.specs)
+    chosen, size, arrays, ctx, specs = _prepare(bars, groups, chunk_size, train_end, context)
     # column-major: each feature is written as one contiguous column, and pandas keeps the block
     # as is (its blocks are (columns, rows)), so the frame below shares this memory
     out = np.empty((len(arrays), len(specs)), order="F")
-    streams = {g.name: Streams() for g in chosen}
-    for seg in range(len(arrays.contracts)):
-        _run_segment(bars, arrays, seg, chosen, streams, ctx, size, out, first_col)
+    for a, b, columns in _all_columns(bars, arrays, chosen, ctx, size):
+        for j, values in enumerate(columns):
+            out[a:b, j] = values
     frame = pd.DataFrame(out, index=arrays.index, columns=[s.column for s in specs], copy=False)
     return FeatureTable(frame=frame, specs=specs, warmup_rows=int(np.isnan(out).any(axis=1).sum()), context=ctx)

@@ -2,7 +2,7 @@
 
 Two things are fit, both on the bars with timestamp < ``train_end``:
 
-* GARCH(1,1) parameters (zero mean, normal errors, the ``arch`` package) of the one-bar log
+* GARCH(1,1) parameters (zero mean, normal errors: :mod:`.garch`, arch's model and likelihood) of the one-bar log
   returns within each contract segment (the return across a roll is not a return and is left
   out; the segments' returns are fit as one series);
 * the volatility-regime edges: the 1/3 and 2/3 quantiles of the 240-bar realized volatility.
@@ -26,7 +26,7 @@ from futures_vpoc.features.segments import BarArrays
 TRAIN_SHARE = 0.70
 MIN_TRAIN_RETURNS = 500
 REGIME_WINDOW = 240
-_BP = 1e4  # arch is fit on returns in basis points (its optimiser wants values of order 1-1000)
+_BP = 1e4  # the fit runs on returns in basis points (values of order 1-1000, as arch wants them too)
 
 
 @dataclass(frozen=True)
@@ -116,8 +116,8 @@ def _too_few(n: int, train_end: pd.Timestamp) -> DataError:
 
 
 def fit_garch(r: np.ndarray, train_end: pd.Timestamp) -> GarchParams:
-    """Fit GARCH(1,1) to the finite returns ``r`` (the training part's)."""
-    from arch import arch_model  # imported lazily: ~0.5 s
+    """Fit GARCH(1,1) to the finite returns ``r`` (the training part's) by quasi-maximum likelihood."""
+    from futures_vpoc.features.garch import fit_garch11
 
     y = r[np.isfinite(r)] * _BP
     if len(y) < MIN_TRAIN_RETURNS:
@@ -126,15 +126,13 @@ def fit_garch(r: np.ndarray, train_end: pd.Timestamp) -> GarchParams:
         raise DataError(f"the prices before train_end {train_end} hardly move ({np.count_nonzero(y)} non-zero "
                         "returns): GARCH(1,1) cannot be fit",
                         hint="pass a later train_end or leave out the volatility group")
-    res = arch_model(y, mean="Zero", vol="GARCH", p=1, q=1, dist="normal", rescale=False).fit(
-        disp="off", show_warning=False)
-    omega, alpha, beta = (float(res.params[k]) for k in ("omega", "alpha[1]", "beta[1]"))
+    res = fit_garch11(y)
+    omega, alpha, beta = res.omega, res.alpha, res.beta
     if not all(np.isfinite((omega, alpha, beta))):
         raise DataError("GARCH(1,1) fit gave non-finite parameters", hint="check the training bars")
     b = float(np.mean(y * y))
     scale = _BP * _BP
-    return GarchParams(omega / scale, alpha, beta, (omega + (alpha + beta) * b) / scale, len(y),
-                       res.convergence_flag == 0)
+    return GarchParams(omega / scale, alpha, beta, (omega + (alpha + beta) * b) / scale, len(y), res.converged)
 
 
 def fit_regime_edges(arrays: BarArrays, stop: int, train_end: pd.Timestamp) -> tuple[float, float]:

@@ -87,35 +87,60 @@ def _width(seconds: float) -> str:
     return f"{seconds:g}-second"
 
 
-def member_features(member: Member, bars: pd.DataFrame, source: str,
-                    cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Every built feature on every bar and the positions of the member's inputs among them.
+def member_columns(member: Member, specs, source: str) -> np.ndarray:
+    """Positions (d,) int64 of the member's inputs, in its order, among the built ``specs``.
 
-    Returns
-    -------
-    (numpy.ndarray, numpy.ndarray)
-        The feature table's values, float64 (n, D) (a view of the built table, NaN where not
-        known yet), and ``cols`` (d,) int64: ``X[:, cols]`` are the member's inputs in order.
-
-    ``cache`` maps ``(groups, context)`` to a built feature frame, so ensemble members that share
-    groups build them once.
+    Raises
+    ------
+    DataError
+        A feature the model uses that this version does not compute.
     """
-    from futures_vpoc.features import build_features
-    from futures_vpoc.features.common import Context
-
-    inf = member.inference
-    key = (tuple(inf["groups"]), repr(inf.get("context")))
-    frame = None if cache is None else cache.get(key)
-    if frame is None:
-        context = Context.from_dict(inf["context"]) if inf.get("context") else None
-        frame = build_features(bars, groups=list(inf["groups"]), context=context).frame
-        if cache is not None:
-            cache[key] = frame
-    missing = [n for n in member.feature_names if n not in frame.columns]
+    built = {spec.column: j for j, spec in enumerate(specs)}
+    missing = [n for n in member.feature_names if n not in built]
     if missing:
         raise DataError(f"this version computes no feature {', '.join(missing)} that the model uses", file=source,
                         hint="predict with the futures-vpoc version that trained the model")
-    return frame.to_numpy(np.float64), frame.columns.get_indexer(list(member.feature_names)).astype(np.int64)
+    return np.array([built[n] for n in member.feature_names], dtype=np.int64)
+
+
+class MemberPass:
+    """One member's predictions, gathered block by block of the feature table.
+
+    Parameters
+    ----------
+    member : Member
+    cols : numpy.ndarray of int64, shape (d,)
+        The member's inputs among the block's columns (:func:`member_columns`).
+    out : numpy.ndarray of bool, shape (n,)
+        The bars to predict.
+
+    Attributes
+    ----------
+    raw, prob : numpy.ndarray of float64, shape (n,)
+        Outputs and P(up); NaN where not predicted (not in ``out`` or an input still unknown).
+    seen : numpy.ndarray of bool, shape (d,)
+        Inputs with a value on some bar to predict.
+    first_missing : numpy.ndarray of bool, shape (d,)
+        Inputs without a value on the first bar to predict.
+    """
+
+    def __init__(self, member: Member, cols: np.ndarray, out: np.ndarray):
+        self.member, self.cols, self.out = member, cols, out
+        self.raw, self.prob = np.full(len(out), np.nan), np.full(len(out), np.nan)
+        self.seen, self.first_missing = np.zeros(len(cols), bool), np.zeros(len(cols), bool)
+        self.first = int(np.argmax(out))
+
+    def take(self, a: int, b: int, block: np.ndarray) -> None:
+        """Predict rows ``a:b`` from their feature values ``block`` (b - a, D), column-major."""
+        want = self.out[a:b]
+        complete, seen = scan_rows(block, self.cols, want)
+        self.seen |= seen
+        if a <= self.first < b:
+            self.first_missing = ~np.isfinite(block[self.first - a, self.cols])
+        rows = want & complete
+        if rows.any():
+            z, p = member_outputs(self.member, block, rows, self.cols)
+            self.raw[a:b][rows], self.prob[a:b][rows] = z, p
 
 
 CHUNK_ROWS = 4096
@@ -158,25 +183,24 @@ def member_outputs(member: Member, X: np.ndarray, rows: np.ndarray | None = None
     return z, to_prob(z, member.binary)
 
 
-def scan_rows(X: np.ndarray, cols: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One pass over the member's input columns: which rows are complete, which inputs have a value
-    on some row to predict, and the inputs missing on the first row to predict.
+def scan_rows(X: np.ndarray, cols: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One pass over the member's input columns: which rows are complete, and which inputs have a
+    value on some row to predict.
 
     Column by column: the feature table is column-major, so each column is one contiguous read.
 
     Returns
     -------
-    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
-        ``complete`` (n,) bool, ``seen`` (d,) bool, ``first_missing`` (d,) bool.
+    (numpy.ndarray, numpy.ndarray)
+        ``complete`` (n,) bool, ``seen`` (d,) bool.
     """
     complete, seen = np.ones(len(X), bool), np.zeros(len(cols), bool)
-    every = bool(out.all())
+    every, some = bool(out.all()), bool(out.any())
     for j, c in enumerate(cols):
         finite = np.isfinite(X[:, c])
         complete &= finite
-        seen[j] = finite.any() if every else finite[out].any()
-    first = int(np.argmax(out))
-    return complete, seen, ~np.isfinite(X[first, cols])
+        seen[j] = some and (finite.any() if every else finite[out].any())
+    return complete, seen
 
 
 def to_prob(z: np.ndarray, binary: bool) -> np.ndarray:
@@ -229,21 +253,39 @@ def predict_bars(bundle: Bundle, bars: pd.DataFrame, *, start=None, allow_overla
     check_fit(bundle, bars, source)
     out, in_training, overlap = plan_rows(bundle, bars, start, allow_overlap, source)
     history = bool(out.any() and not out[0])  # --start after the first bar: the bars before it are the warm-up
-    cache: dict = {}
-    probs, raws = [], []
-    for member in bundle.members:
-        X, cols = member_features(member, bars, source, cache)
-        complete, seen, first_missing = scan_rows(X, cols, out)
-        _check_warmup(member, seen, first_missing, history, source)
-        ok = out & complete
-        z, p = member_outputs(member, X, ok, cols)
-        probs.append(_spread(p, ok))
-        raws.append(_spread(z, ok))
+    passes = _member_passes(bundle, bars, out, source)
+    for m in passes:
+        _check_warmup(m.member, m.seen, m.first_missing, history, source)
+    probs, raws = [m.prob for m in passes], [m.raw for m in passes]
     P = np.column_stack(probs)
     prob = np.where(np.isfinite(P).all(axis=1), P @ bundle.weights, np.nan)
     frame = _frame(bundle, bars, prob, raws, P, in_training)
     return PredictionTable(frame.loc[out].reset_index(drop=True), _facts(bundle, start, overlap.any()),
                            _notes(bundle, prob[out], overlap))
+
+
+def _member_passes(bundle: Bundle, bars: pd.DataFrame, out: np.ndarray, source: str) -> list[MemberPass]:
+    """Every member's predictions; members with the same feature groups and context share one
+    block-by-block build of the features (:func:`futures_vpoc.features.feature_blocks`)."""
+    from futures_vpoc.features import feature_blocks
+    from futures_vpoc.features.common import Context
+
+    passes: dict[int, MemberPass] = {}
+    shared: dict[tuple, list[int]] = {}
+    for i, member in enumerate(bundle.members):
+        inf = member.inference
+        shared.setdefault((tuple(inf["groups"]), repr(inf.get("context"))), []).append(i)
+    for indices in shared.values():
+        inf = bundle.members[indices[0]].inference
+        context = Context.from_dict(inf["context"]) if inf.get("context") else None
+        built = feature_blocks(bars, groups=list(inf["groups"]), context=context)
+        group = [MemberPass(bundle.members[i], member_columns(bundle.members[i], built.specs, source), out)
+                 for i in indices]
+        for a, b, block in built.blocks:
+            for m in group:
+                m.take(a, b, block)
+        passes.update(zip(indices, group))
+    return [passes[i] for i in range(len(bundle.members))]
 
 
 def plan_rows(bundle: Bundle, bars: pd.DataFrame, start, allow_overlap: bool,
@@ -271,12 +313,6 @@ def plan_rows(bundle: Bundle, bars: pd.DataFrame, start, allow_overlap: bool,
                         f"({first_bar} .. {test_start}, training and validation)", file=source,
                         hint=f"predict from --start {test_start.isoformat()} or pass --allow-overlap")
     return out, in_training, overlap
-
-
-def _spread(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    full = np.full(len(rows), np.nan)
-    full[rows] = values
-    return full
 
 
 def _utc(value) -> pd.Timestamp:
@@ -340,5 +376,5 @@ def _notes(bundle: Bundle, prob: np.ndarray, overlap: np.ndarray) -> list[str]:
     return notes
 
 
-__all__ = ["PredictionTable", "check_fit", "decisions", "member_features", "member_outputs", "plan_rows", "predict_bars",
+__all__ = ["PredictionTable", "check_fit", "decisions", "MemberPass", "member_columns", "member_outputs", "plan_rows", "predict_bars",
            "scan_rows", "to_prob"]
