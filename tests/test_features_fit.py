@@ -39,9 +39,12 @@ def _shocked_after(bars, when):
     return out
 
 
-def test_fit_ignores_bars_after_train_end():
+def test_fit_ignores_bars_after_train_end(monkeypatch):
+    import futures_vpoc.features.fit as fit_module
+
     bars = market()
     a = fit(bar_arrays(bars), TRAIN_END)
+    monkeypatch.setattr(fit_module, "_FITS", {})  # fit again, not the kept fit
     b = fit(bar_arrays(_shocked_after(bars, TRAIN_END)), TRAIN_END)
     assert a == b
     assert a.garch.n_train > 20_000 and a.garch.converged
@@ -93,3 +96,20 @@ def test_too_few_training_bars_is_a_clear_error():
     with pytest.raises(DataError, match="train_end"):
         build_features(bars, groups=["volatility"], train_end=bars.index[100])
     build_features(bars.iloc[:3000], groups=["price"], train_end=bars.index[100])  # nothing to fit: fine
+
+
+def test_fits_are_kept_by_data_hash_and_equal_a_fresh_fit(monkeypatch):
+    import futures_vpoc.features.fit as fit_module
+
+    bars = market()
+    arrays = bar_arrays(bars)
+    monkeypatch.setattr(fit_module, "_FITS", {})
+    first = fit(arrays, TRAIN_END)
+    assert fit(bar_arrays(bars.copy()), TRAIN_END) is first  # same data: the kept fit
+    monkeypatch.setattr(fit_module, "_FITS", {})
+    assert fit(arrays, TRAIN_END) == first  # a fresh fit gives the same values
+    changed = bars.copy()
+    at = changed.index[100]
+    for col in ("open", "high", "low", "close"):
+        changed.loc[at, col] = changed.loc[at, col] + 1.0
+    assert fit(bar_arrays(changed), TRAIN_END) != first  # one training close differs: fit again

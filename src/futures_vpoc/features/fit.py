@@ -147,8 +147,32 @@ def fit_regime_edges(arrays: BarArrays, stop: int, train_end: pd.Timestamp) -> t
     return float(lo), float(hi)
 
 
+_FITS: dict[tuple, Fitted] = {}
+_FITS_KEPT = 16
+
+
+def _data_key(arrays: BarArrays, stop: int, train_end: pd.Timestamp) -> tuple:
+    """What a fit depends on: the training part's closes and contract segments, and ``train_end``."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=16)
+    h.update(np.ascontiguousarray(arrays.close[:stop]).tobytes())
+    h.update(np.ascontiguousarray(arrays.reset[:stop]).tobytes())
+    return train_end.value, stop, h.hexdigest()
+
+
 def fit(arrays: BarArrays, train_end: pd.Timestamp) -> Fitted:
-    """Fit the GARCH parameters and regime edges on the bars before ``train_end``."""
+    """Fit the GARCH parameters and regime edges on the bars before ``train_end``.
+
+    Fits are kept in this process by a hash of the training part's data (the last
+    :data:`_FITS_KEPT`): builds over the same training window (the splits of a dataset, a
+    walk-forward fold's repeats, a longer file with the same training part) fit once.
+    """
     stop = int(np.searchsorted(arrays.ts, train_end.value, side="left"))
-    garch = fit_garch(segment_returns(arrays, stop), train_end)
-    return Fitted(train_end, garch, fit_regime_edges(arrays, stop, train_end))
+    key = _data_key(arrays, stop, train_end)
+    if key not in _FITS:
+        garch = fit_garch(segment_returns(arrays, stop), train_end)
+        if len(_FITS) >= _FITS_KEPT:
+            _FITS.pop(next(iter(_FITS)))
+        _FITS[key] = Fitted(train_end, garch, fit_regime_edges(arrays, stop, train_end))
+    return _FITS[key]

@@ -130,14 +130,23 @@ def seeded_ema(x, reset, n, alpha, fst, ist, out):
 
 @njit(cache=True)
 def _window_mean_sd(buf, start, w):
-    """Mean and population sd of a full ring buffer read oldest first (two passes, exact order)."""
+    """Mean and population sd of a full ring buffer read oldest first (two passes, exact order).
+
+    Oldest first is ``start .. w-1`` then ``0 .. start-1``: two plain loops instead of an index
+    modulo ``w`` per value (an integer division; the sums and their order are the same).
+    """
     s = 0.0
-    for j in range(w):
-        s += buf[(start + j) % w]
+    for i in range(start, w):
+        s += buf[i]
+    for i in range(start):
+        s += buf[i]
     m = s / w
     q = 0.0
-    for j in range(w):
-        d = buf[(start + j) % w] - m
+    for i in range(start, w):
+        d = buf[i] - m
+        q += d * d
+    for i in range(start):
+        d = buf[i] - m
         q += d * d
     return m, math.sqrt(q / w)
 
@@ -206,8 +215,9 @@ def rolling_corr(x, y, reset, w, bx, by, ist, out):
             out[t] = 0.0
             continue
         c = 0.0
-        for j in range(w):
-            i = (pos + j) % w
+        for i in range(pos, w):  # oldest first, as in _window_mean_sd
+            c += (bx[i] - mx) * (by[i] - my)
+        for i in range(pos):
             c += (bx[i] - mx) * (by[i] - my)
         r = c / w / (sx * sy)
         out[t] = min(1.0, max(-1.0, r))
