@@ -267,6 +267,8 @@ def predict_bars(bundle: Bundle, bars: pd.DataFrame, *, start=None, allow_overla
 def _member_passes(bundle: Bundle, bars: pd.DataFrame, out: np.ndarray, source: str) -> list[MemberPass]:
     """Every member's predictions; members with the same feature groups and context share one
     block-by-block build of the features (:func:`futures_vpoc.features.feature_blocks`)."""
+    from threadpoolctl import threadpool_limits
+
     from futures_vpoc.features import feature_blocks
     from futures_vpoc.features.common import Context
 
@@ -281,9 +283,12 @@ def _member_passes(bundle: Bundle, bars: pd.DataFrame, out: np.ndarray, source: 
         built = feature_blocks(bars, groups=list(inf["groups"]), context=context)
         group = [MemberPass(bundle.members[i], member_columns(bundle.members[i], built.specs, source), out)
                  for i in indices]
-        for a, b, block in built.blocks:
-            for m in group:
-                m.take(a, b, block)
+        # one BLAS thread: the products are small (4,096 rows x tens of inputs), and a second thread
+        # costs more in hand-offs than it computes (measured 4x slower on a busy 2-core machine)
+        with threadpool_limits(1, user_api="blas"):
+            for a, b, block in built.blocks:
+                for m in group:
+                    m.take(a, b, block)
         passes.update(zip(indices, group))
     return [passes[i] for i in range(len(bundle.members))]
 
@@ -333,7 +338,7 @@ def _frame(bundle: Bundle, bars: pd.DataFrame, prob: np.ndarray, raws: list, P: 
     frame = pd.DataFrame({
         "timestamp": pd.DatetimeIndex(bars.index),
         "trade_date": bars["trade_date"].to_numpy(),
-        "contract": bars["contract"].astype(str).to_numpy(),
+        "contract": bars["contract"].astype(str).array,  # kept as pandas strings: no round trip through objects
         "prob": prob,
         "decision": decisions(prob, bundle.threshold),
         "label": np.where(has, label, np.nan),
