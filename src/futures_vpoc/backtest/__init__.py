@@ -4,8 +4,9 @@ The layer consumes signal series (target positions per bar) and never imports ``
 ``features`` or ``labels`` (DESIGN.md section 1). Modules: :mod:`~.spec` (contract terms),
 :mod:`~.kernels` (the numba loop and its plain-Python twin), :mod:`~.engine` (arrays in,
 frozen results out), :mod:`~.strategies` (model, VPOC rules, baselines), :mod:`~.stats`,
-:mod:`~.significance` (bootstrap interval, PSR/DSR, random-signal p-value) and :mod:`~.run`
-(every strategy on the same bars and costs).
+:mod:`~.significance` (bootstrap interval, PSR/DSR, random-signal p-value), :mod:`~.run`
+(every strategy on the same bars and costs) and :mod:`~.sweep` (every column of a signals table,
+:mod:`~.signals_table`, through the same per-bar step in one parallel kernel, :mod:`~.sweep_kernel`).
 """
 
 from futures_vpoc.lazy import lazy_exports
@@ -17,6 +18,9 @@ _EXPORTS = {
     "BacktestResults": "run",
     "StrategyResult": "run",
     "run_backtest": "run",
+    "SweepResult": "sweep",
+    "run_sweep": "sweep",
+    "read_signals": "signals_table",
     "ES": "spec",
     "MES": "spec",
     "ContractSpec": "spec",
@@ -27,4 +31,4 @@ _EXPORTS = {
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = ["ES", "MES", "BacktestConfig", "BacktestResults", "ContractSpec", "EngineResult", "StrategyResult",
-           "contract_spec", "run_backtest", "run_engine"]
+           "SweepResult", "contract_spec", "read_signals", "run_backtest", "run_engine", "run_sweep"]

@@ -25,16 +25,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats as sps
+from scipy import special
 
 from futures_vpoc.backtest.stats import TRADING_DAYS
 
 EULER_GAMMA = 0.5772156649015329
-
-
-def _per_day_sharpe(r: np.ndarray) -> float:
-    sd = float(np.std(r, ddof=1)) if len(r) > 1 else 0.0
-    return float(np.mean(r)) / sd if sd > 0 else math.nan
 
 
 def bootstrap_sharpe_ci(r, n_boot: int = 1000, block: int | None = None, level: float = 0.95,
@@ -105,31 +100,84 @@ def psr_from_moments(sr: float, n: int, skew: float, kurt: float, benchmark: flo
     var = 1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr
     if not var > 0:
         return math.nan
-    return float(sps.norm.cdf((sr - benchmark) * math.sqrt(n - 1) / math.sqrt(var)))
+    return float(special.ndtr((sr - benchmark) * math.sqrt(n - 1) / math.sqrt(var)))
 
 
 def probabilistic_sharpe(r, benchmark: float = 0.0) -> float:
     """PSR: P(true per-day Sharpe > ``benchmark`` [per day]) for daily returns ``r``.
 
     The per-day Sharpe uses the sample standard deviation (ddof=1), the skewness and kurtosis
-    their plain moment estimates (:func:`psr_from_moments` takes them).
+    their plain moment estimates (:func:`psr_from_moments` takes them). The one-row case of
+    :func:`probabilistic_sharpe_rows`.
     """
     r = np.asarray(r, dtype=np.float64)
-    n = len(r)
-    sr = _per_day_sharpe(r)
-    if n < 3 or not math.isfinite(sr):
-        return math.nan
-    skew = float(sps.skew(r, bias=True))
-    kurt = float(sps.kurtosis(r, fisher=False, bias=True))
-    return psr_from_moments(sr, n, skew, kurt, benchmark)
+    return float(probabilistic_sharpe_rows(r.reshape(1, -1), benchmark)[0])
+
+
+def sharpe_moments(r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-day Sharpe, skewness and kurtosis of each row of daily returns.
+
+    Parameters
+    ----------
+    r : float64 array, shape (m, T)
+        One return series per row.
+
+    Returns
+    -------
+    (sr, skew, kurt) : float64 arrays, shape (m,)
+        ``mean / std(ddof=1)`` (NaN when the deviation is 0 or ``T < 2``); the biased moment
+        estimates ``m3 / m2^1.5`` and ``m4 / m2^2`` (kurtosis not excess) with ``m_k`` the mean of the
+        k-th power of the deviations from the mean, computed as ``scipy.stats.skew`` and
+        ``scipy.stats.kurtosis`` (``bias=True``) compute them (NaN for a row whose ``m2`` is within
+        rounding of 0, as there). Row-wise reductions, so each row gets what it gets alone.
+    """
+    m, n = r.shape
+    nan = np.full(m, np.nan)
+    if n < 2:
+        return nan, nan.copy(), nan.copy()
+    mean = r.mean(axis=1, keepdims=True)
+    sd = r.std(axis=1, ddof=1)
+    sr = np.divide(mean[:, 0], sd, out=nan.copy(), where=sd > 0)
+    dev = r - mean
+    sq = dev**2
+    m2 = sq.mean(axis=1)
+    m3 = (sq * dev).mean(axis=1)
+    m4 = (sq**2).mean(axis=1)
+    with np.errstate(all="ignore"):
+        zero = m2 <= (np.finfo(np.float64).eps * mean[:, 0]) ** 2
+        skew = np.where(zero, np.nan, m3 / m2**1.5)
+        kurt = np.where(zero, np.nan, m4 / m2**2.0)
+    return sr, skew, kurt
+
+
+def probabilistic_sharpe_rows(r, benchmark: float = 0.0) -> np.ndarray:
+    """:func:`probabilistic_sharpe` of each row of ``r`` (shape (m, T)) against one ``benchmark``.
+
+    Returns
+    -------
+    float64 array, shape (m,)
+        NaN where ``T < 3``, the Sharpe is not finite or the variance term of
+        :func:`psr_from_moments` is not positive.
+    """
+    r = np.asarray(r, dtype=np.float64)
+    m, n = r.shape
+    out = np.full(m, np.nan)
+    if n < 3:
+        return out
+    sr, skew, kurt = sharpe_moments(r)
+    with np.errstate(invalid="ignore"):
+        var = 1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr
+        ok = np.isfinite(sr) & (var > 0)
+    out[ok] = special.ndtr((sr[ok] - benchmark) * math.sqrt(n - 1) / np.sqrt(var[ok]))
+    return out
 
 
 def expected_max_sharpe(n_trials: int, variance: float) -> float:
     """Expected maximum per-day Sharpe of ``n_trials`` unskilled trials with that variance."""
     if n_trials <= 1:
         return 0.0
-    z1 = sps.norm.ppf(1.0 - 1.0 / n_trials)
-    z2 = sps.norm.ppf(1.0 - 1.0 / (n_trials * math.e))
+    z1 = special.ndtri(1.0 - 1.0 / n_trials)  # the standard normal quantile (scipy's norm.ppf)
+    z2 = special.ndtri(1.0 - 1.0 / (n_trials * math.e))
     return math.sqrt(variance) * ((1.0 - EULER_GAMMA) * z1 + EULER_GAMMA * z2)
 
 
@@ -151,13 +199,32 @@ def deflated_sharpe(r, n_trials: int, trial_sharpes=()) -> tuple[float, float]:
         The deflated Sharpe ratio (a probability) and the benchmark it beat, annualised.
     """
     r = np.asarray(r, dtype=np.float64)
-    n = max(len(r), 2)
+    sr_star = dsr_benchmark(len(r), n_trials, trial_sharpes)
+    return probabilistic_sharpe(r, sr_star), sr_star * math.sqrt(TRADING_DAYS)
+
+
+def dsr_benchmark(n_returns: int, n_trials: int, trial_sharpes=()) -> float:
+    """The per-day Sharpe ``SR*`` that :func:`deflated_sharpe` tests against.
+
+    Parameters
+    ----------
+    n_returns : int
+        Daily returns of the strategy reported (``T``; fewer than 2 count as 2).
+    n_trials, trial_sharpes
+        As :func:`deflated_sharpe` (NaN Sharpe ratios are left out of the variance).
+
+    Returns
+    -------
+    float
+        Expected maximum per-day Sharpe of ``n_trials`` unskilled trials (0 for one trial). Every
+        strategy of one comparison over the same days shares it, so a sweep computes it once.
+    """
+    n = max(int(n_returns), 2)
     per_day = np.asarray([s for s in trial_sharpes if math.isfinite(s)], dtype=np.float64) / math.sqrt(TRADING_DAYS)
     variance = 1.0 / (n - 1)
     if len(per_day) >= 2:
         variance = max(variance, float(np.var(per_day, ddof=1)))
-    sr_star = expected_max_sharpe(max(int(n_trials), 1), variance)
-    return probabilistic_sharpe(r, sr_star), sr_star * math.sqrt(TRADING_DAYS)
+    return expected_max_sharpe(max(int(n_trials), 1), variance)
 
 
 def random_p_value(sharpe_value: float, random_sharpes) -> float:

@@ -81,6 +81,15 @@ def monthly_returns(daily_equity: pd.Series, initial_capital: float) -> pd.Serie
     return pnl.groupby(pnl.index.to_period("M")).sum()
 
 
+TOTALS = ("final_usd", "max_drawdown_usd", "max_drawdown_pct", "max_drawdown_days", "exposure_pct", "trades",
+          "wins", "losses", "win_usd", "loss_usd", "contracts", "notional_usd", "commission_usd", "slippage_usd",
+          "long_trades", "long_pnl_usd", "short_pnl_usd")
+"""What :func:`stats_from_totals` needs besides the daily returns: final equity [$], max drawdown
+[$, % of peak, days], exposure [% of bars], trade count, wins and losses (count and summed net P&L
+[$], losses as a positive sum), contracts traded (both sides), traded notional [$], commission and
+slippage [$], long trades (count) and the net P&L [$] of long and short trades."""
+
+
 def compute_stats(equity: pd.Series, daily_equity: pd.Series, position: pd.Series, trades: pd.DataFrame,
                   initial_capital: float, multiplier: float) -> dict:
     """All statistics of one strategy under machine-readable keys with units.
@@ -107,37 +116,71 @@ def compute_stats(equity: pd.Series, daily_equity: pd.Series, position: pd.Serie
         max_drawdown_pct, max_drawdown_days, profit_factor, win_rate_pct, avg_win_usd,
         avg_loss_usd, trades, wins, losses, exposure_pct, turnover_contracts, turnover_x,
         commission_usd, slippage_usd, costs_usd, long_trades, short_trades, long_pnl_usd,
-        short_pnl_usd, days``.
+        short_pnl_usd, days`` (:func:`stats_from_totals`).
     """
-    r = daily_returns(daily_equity, initial_capital)
-    final = float(equity.iloc[-1]) if len(equity) else initial_capital
+    dd = drawdown(pd.concat([pd.Series([initial_capital], index=equity.index[:1] - pd.Timedelta(1, "ns")),
+                             equity]) if len(equity) else equity)
+    pnl = trades["pnl"].to_numpy(dtype=np.float64)
+    wins, losses = pnl[pnl > 0], pnl[pnl < 0]
+    long_ = trades["side"].to_numpy() > 0
+    totals = {
+        "final_usd": float(equity.iloc[-1]) if len(equity) else initial_capital,
+        "max_drawdown_usd": float(-dd["drawdown_usd"].min()) if len(dd) else 0.0,
+        "max_drawdown_pct": float(-dd["drawdown_pct"].min()) if len(dd) else 0.0,
+        "max_drawdown_days": _max_duration_days(equity),
+        "exposure_pct": float((position.to_numpy() != 0).mean() * 100.0) if len(position) else 0.0,
+        "trades": int(len(trades)), "wins": int(len(wins)), "losses": int(len(losses)),
+        "win_usd": float(wins.sum()), "loss_usd": float(-losses.sum()),
+        "contracts": 2.0 * float(trades["size"].sum()),
+        "notional_usd": float((trades["size"] * (trades["entry_price"].abs() + trades["exit_price"].abs())).sum())
+        * multiplier,
+        "commission_usd": float(trades["commission"].sum()), "slippage_usd": float(trades["slippage"].sum()),
+        "long_trades": int(long_.sum()), "long_pnl_usd": float(pnl[long_].sum()),
+        "short_pnl_usd": float(pnl[~long_].sum()),
+    }
+    days = (daily_equity.index[-1] - daily_equity.index[0]).days + 1 if len(daily_equity) else 0
+    return stats_from_totals(totals, daily_returns(daily_equity, initial_capital), days, initial_capital)
+
+
+def stats_from_totals(totals: dict, r: np.ndarray, days: int, initial_capital: float) -> dict:
+    """The statistics of :func:`compute_stats` from a strategy's totals and daily returns.
+
+    The one copy of the formulas (CAGR, ratios, rates, averages), shared by :func:`compute_stats` and
+    the many-signal sweep (:mod:`futures_vpoc.backtest.sweep`), which accumulates the same totals
+    inside its kernel.
+
+    Parameters
+    ----------
+    totals : dict
+        The keys of :data:`TOTALS`.
+    r : numpy.ndarray, shape (d,)
+        Daily returns (:func:`daily_returns`).
+    days : int
+        Calendar days from the first to the last trade date, both counted (0 without one).
+    initial_capital : float
+        [$].
+
+    Returns
+    -------
+    dict
+        As :func:`compute_stats`; NaN where a ratio has no denominator (no losses, no trades, ...).
+    """
+    final = totals["final_usd"]
     net = final - initial_capital
-    if len(daily_equity):
-        days = (daily_equity.index[-1] - daily_equity.index[0]).days + 1
-    else:
-        days = 0
     years = days / 365.25
     if years > 0 and final > 0:
         cagr = ((final / initial_capital) ** (1.0 / years) - 1.0) * 100.0
     else:
         cagr = -100.0 if final <= 0 else 0.0
-    dd = drawdown(pd.concat([pd.Series([initial_capital], index=equity.index[:1] - pd.Timedelta(1, "ns")),
-                             equity]) if len(equity) else equity)
-    max_dd_usd = float(-dd["drawdown_usd"].min()) if len(dd) else 0.0
-    max_dd_pct = float(-dd["drawdown_pct"].min()) if len(dd) else 0.0
-    pnl = trades["pnl"].to_numpy(dtype=np.float64)
-    wins, losses = pnl[pnl > 0], pnl[pnl < 0]
-    gross_win, gross_loss = float(wins.sum()), float(-losses.sum())
+    max_dd_pct = totals["max_drawdown_pct"]
+    n_win, n_loss = totals["wins"], totals["losses"]
+    gross_win, gross_loss = totals["win_usd"], totals["loss_usd"]
     if gross_loss > 0:
         pf = gross_win / gross_loss
     else:
         pf = math.inf if gross_win > 0 else math.nan
-    decided = len(wins) + len(losses)
-    contracts = 2.0 * float(trades["size"].sum())
-    notional = float((trades["size"] * (trades["entry_price"].abs() + trades["exit_price"].abs())).sum()) * multiplier
-    commission = float(trades["commission"].sum())
-    slippage = float(trades["slippage"].sum())
-    long_ = trades["side"].to_numpy() > 0
+    decided = n_win + n_loss
+    commission, slippage = totals["commission_usd"], totals["slippage_usd"]
     return {
         "net_pnl_usd": net,
         "return_pct": net / initial_capital * 100.0,
@@ -145,27 +188,27 @@ def compute_stats(equity: pd.Series, daily_equity: pd.Series, position: pd.Serie
         "sharpe": sharpe(r),
         "sortino": sortino(r),
         "calmar": cagr / max_dd_pct if max_dd_pct > 0 else math.nan,
-        "max_drawdown_usd": max_dd_usd,
+        "max_drawdown_usd": totals["max_drawdown_usd"],
         "max_drawdown_pct": max_dd_pct,
-        "max_drawdown_days": _max_duration_days(equity),
+        "max_drawdown_days": totals["max_drawdown_days"],
         "profit_factor": pf,
-        "win_rate_pct": 100.0 * len(wins) / decided if decided else math.nan,
-        "avg_win_usd": float(wins.mean()) if len(wins) else math.nan,
-        "avg_loss_usd": float(losses.mean()) if len(losses) else math.nan,
-        "trades": int(len(trades)),
-        "wins": int(len(wins)),
-        "losses": int(len(losses)),
-        "exposure_pct": float((position.to_numpy() != 0).mean() * 100.0) if len(position) else 0.0,
-        "turnover_contracts": contracts,
-        "turnover_x": notional / initial_capital / years if years > 0 else 0.0,
+        "win_rate_pct": 100.0 * n_win / decided if decided else math.nan,
+        "avg_win_usd": gross_win / n_win if n_win else math.nan,
+        "avg_loss_usd": -gross_loss / n_loss if n_loss else math.nan,
+        "trades": int(totals["trades"]),
+        "wins": int(n_win),
+        "losses": int(n_loss),
+        "exposure_pct": totals["exposure_pct"],
+        "turnover_contracts": totals["contracts"],
+        "turnover_x": totals["notional_usd"] / initial_capital / years if years > 0 else 0.0,
         "commission_usd": commission,
         "slippage_usd": slippage,
         "costs_usd": commission + slippage,
-        "long_trades": int(long_.sum()),
-        "short_trades": int((~long_).sum()),
-        "long_pnl_usd": float(pnl[long_].sum()),
-        "short_pnl_usd": float(pnl[~long_].sum()),
-        "days": int(len(daily_equity)),
+        "long_trades": int(totals["long_trades"]),
+        "short_trades": int(totals["trades"] - totals["long_trades"]),
+        "long_pnl_usd": totals["long_pnl_usd"],
+        "short_pnl_usd": totals["short_pnl_usd"],
+        "days": int(len(r)),
     }
 
 

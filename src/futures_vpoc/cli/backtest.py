@@ -7,7 +7,10 @@ on the predictions' period. On a file that reaches past the training file's last
 period: the out-of-time test) the frozen model predicts the bars after the training file's last
 bar (``futures-vpoc predict``; earlier bars only warm the features up), only those are traded, and
 the report states the training period and that every traded bar lies after it.
-``--strategy NAME ...`` runs rule strategies and baselines on the whole file. Writes
+``--strategy NAME ...`` runs rule strategies and baselines on the whole file. ``--signals FILE``
+runs every column of a table of -1/0/1 signals through the same accounting at once
+(:mod:`futures_vpoc.backtest.sweep`) and writes ``signals_stats.csv``/``.parquet`` (one row per
+column) and ``signals_summary.json`` instead. Otherwise it writes
 ``trades.csv``, ``equity.csv`` (equity [$] at each trade date's last close, one column per
 strategy), ``stats.json`` and ``backtest.html`` into ``--output_dir``, each whole through a
 temporary file and only after every strategy ran.
@@ -42,7 +45,14 @@ def add_backtest_parser(subparsers) -> argparse.ArgumentParser:
                      help="run directory of `futures-vpoc train` (with --walk-forward: its training settings)")
     src.add_argument("--strategy", nargs="+", metavar="NAME", choices=STRATEGIES[1:],
                      help=f"strategies to run: {', '.join(STRATEGIES[1:])}")
-    p.add_argument("--output_dir", required=True, help="directory for trades.csv, equity.csv, stats.json, backtest.html")
+    src.add_argument("--signals", metavar="FILE",
+                     help="table of signal columns (CSV or Parquet): a timestamp column (bar start, UTC) and one "
+                          "column per signal, values -1/0/1; runs every column through the same accounting and "
+                          "writes one stats row per column and their deflated Sharpe (--theta, --horizon, --n_random "
+                          "do not apply)")
+    p.add_argument("--output_dir", required=True,
+                   help="directory for trades.csv, equity.csv, stats.json, backtest.html (with --signals: "
+                        "signals_stats.csv, signals_stats.parquet, signals_summary.json)")
     p.add_argument("--theta", type=float, default=0.0, help="model dead band: long above 0.5+theta, short below 0.5-theta")
     p.add_argument("--horizon", type=int, default=None, help="model holding horizon [bars] (default: the run's)")
     p.add_argument("--contract", default="ES", choices=sorted(PRESETS), help="contract preset (ES $50/pt, MES $5/pt)")
@@ -151,8 +161,12 @@ def cmd_backtest(args) -> int:
     """Run ``futures-vpoc backtest``; prints one line per strategy and the files written."""
     if args.walk_forward:  # futures_vpoc.cli.main runs --walk-forward in cli.walkforward instead
         raise UsageError("--walk-forward runs through `futures-vpoc backtest` (futures_vpoc.cli.main)")
+    if getattr(args, "signals", None):
+        from futures_vpoc.cli.backtest_steps import backtest_signals
+
+        return backtest_signals(args)
     if not args.model and not args.strategy:
-        raise UsageError("give --model RUN_DIR or --strategy NAME ... (or --walk-forward)")
+        raise UsageError("give --model RUN_DIR, --strategy NAME ... or --signals FILE (or --walk-forward)")
     import numpy as np
 
     from futures_vpoc.backtest import strategies as S

@@ -1,5 +1,6 @@
 """The steps of ``futures-vpoc backtest`` that ``backtest --walk-forward`` shares: read a run's
-predictions, align them to the bars, build the strategies' signals, write the outputs.
+predictions, align them to the bars, build the strategies' signals, write the outputs; and
+``backtest --signals``: every column of a signals table through the same accounting at once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from futures_vpoc.backtest.engine import BacktestConfig
 from futures_vpoc.backtest.run import BacktestResults
 from futures_vpoc.backtest.spec import contract_spec
 from futures_vpoc.data.barframe import atomic_write
-from futures_vpoc.errors import DataError
+from futures_vpoc.errors import DataError, UsageError
 
 
 def align_predictions(bars: pd.DataFrame, predictions: pd.DataFrame, source: str = "predictions",
@@ -83,6 +84,8 @@ def _facts(preds_path: Path) -> dict:
 
 def backtest_config(args) -> BacktestConfig:
     """The engine settings of the backtest flags."""
+    if getattr(args, "signals", None) and getattr(args, "walk_forward", False):
+        raise UsageError("--signals does not combine with --walk-forward (it trains a model); drop one of them")
     return BacktestConfig(contract=contract_spec(args.contract, args.commission), slippage_ticks=args.slippage_ticks,
                           random_slippage_ticks=args.random_slippage_ticks, stop_ticks=args.stop_ticks,
                           target_ticks=args.target_ticks, flat_at_session_end=args.flat_at_session_end, roll=args.roll,
@@ -139,3 +142,69 @@ def write_outputs(res: BacktestResults, out: Path, title: str) -> list[Path]:
     atomic_write(paths[2], lambda tmp: Path(tmp).write_text(stats + "\n"))
     atomic_write(paths[3], lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
     return paths
+
+
+SIGNAL_FILES = ("signals_stats.csv", "signals_stats.parquet", "signals_summary.json")
+"""What ``backtest --signals`` writes into ``--output_dir``."""
+
+
+def write_signal_outputs(res, out: Path, summary: dict) -> list[Path]:
+    """Write one stats row per signal column (CSV and Parquet) and the summary (JSON); return the paths.
+
+    ``res`` is a :class:`futures_vpoc.backtest.sweep.SweepResult`. Each file is written whole
+    through a temporary file.
+    """
+    paths = [out / name for name in SIGNAL_FILES]
+    text = json.dumps(json_safe(summary), indent=2) + "\n"
+    atomic_write(paths[0], lambda tmp: res.stats.to_csv(tmp, index=False, lineterminator="\n"))
+    atomic_write(paths[1], lambda tmp: res.stats.to_parquet(tmp, index=False))
+    atomic_write(paths[2], lambda tmp: Path(tmp).write_text(text))
+    return paths
+
+
+def _signal_summary(res, args, n_bars: int) -> dict:
+    best = res.best(1)
+    top = best.iloc[0] if len(best) else None
+    return {
+        "data": str(args.data), "signals": str(args.signals), "columns": int(len(res.stats)), "bars": int(n_bars),
+        "first_bar": res.first_bar.isoformat(), "last_bar": res.last_bar.isoformat(),
+        "flat_at_session_end": res.flat_at_session_end, "n_trials": res.n_trials,
+        "dsr_benchmark_sharpe": res.benchmark_sharpe,
+        "significant_columns": int(res.stats["dsr_significant"].sum()),
+        "best_signal": None if top is None else str(top["signal"]),
+        "best_sharpe": None if top is None else float(top["sharpe"]),
+        "best_dsr": None if top is None else float(top["dsr"]),
+        "settings": {k: getattr(args, k) for k in ("contract", "commission", "slippage_ticks", "random_slippage_ticks",
+                                                   "stop_ticks", "target_ticks", "flat_at_session_end", "roll",
+                                                   "max_position", "initial_capital", "trials", "seed")},
+    }
+
+
+def _print_signal_summary(res, n_bars: int, top: int = 5) -> None:
+    s = res.stats
+    print(f"signals: {len(s):,} columns x {n_bars:,} bars ({res.first_bar:%Y-%m-%d %H:%M} .. "
+          f"{res.last_bar:%Y-%m-%d %H:%M} UTC), flat at session end: {'yes' if res.flat_at_session_end else 'no'}")
+    print(f"best {min(top, len(s))} by Sharpe:")
+    for _, r in res.best(top).iterrows():
+        print(f"  {str(r['signal']):<20} net ${r['net_pnl_usd']:>12,.2f}  trades {int(r['trades']):>6}  "
+              f"Sharpe {r['sharpe']:6.2f}  maxDD {r['max_drawdown_pct']:6.2f}%  DSR {r['dsr']:.3f}")
+    print(f"deflated Sharpe: {res.n_trials:,} trials, benchmark Sharpe {res.benchmark_sharpe:.2f} (annualised); "
+          f"{int(s['dsr_significant'].sum()):,} of {len(s):,} columns significant (DSR > 0.95)")
+
+
+def backtest_signals(args) -> int:
+    """Run ``futures-vpoc backtest --signals FILE``: every column through the same accounting, one stats
+    row each, the deflated Sharpe over all of them; prints the best columns and the files written."""
+    from futures_vpoc.backtest.signals_table import read_signals
+    from futures_vpoc.backtest.sweep import run_sweep
+    from futures_vpoc.data.barframe import read_merged
+
+    config = backtest_config(args)
+    bars = read_merged(args.data)
+    table = read_signals(args.signals, bars.index)
+    bars = bars.iloc[table.span]
+    res = run_sweep(bars, table.names, table.values, config, extra_trials=args.trials)
+    paths = write_signal_outputs(res, Path(args.output_dir), _signal_summary(res, args, len(bars)))
+    _print_signal_summary(res, len(bars))
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
