@@ -13,10 +13,13 @@ each bar's range.
 State layout (numpy arrays, so numba kernels of a caller can update them in place):
 
 - ``hist`` (W,), ``path_lo`` / ``path_hi`` (W + 1,) int64, ``path_in`` (W + 1,): the session's
-  histogram (level ``base + k`` at ``hist[k]``) and its recorded value-area walk;
+  histogram (level ``base + k`` at ``hist[k]``) and its recorded value-area walk (``path_in``
+  current at the last state only while the exact-sums flag holds);
 - ``fstate`` float64: [top, total, dev VPOC, dev VAL, dev VAH (tick levels as floats, NaN while
   the session holds no volume)];
-- ``istate`` int64: [n_top, vpoc, plo, phi, last, base, base set (0/1), naked count];
+- ``istate`` int64: [n_top, vpoc, plo, phi, last, base, base set (0/1), naked count, exact sums
+  (0/1: the session's volumes so far are integers, so its value-area walk is updated
+  incrementally; :func:`futures_vpoc.profile.kernels.developing.stays_exact`)];
 - ``naked`` int64 (capacity,): the sorted naked VPOC levels, ``naked[:istate[7]]``.
 """
 
@@ -34,7 +37,7 @@ WIDTH = 2048
 """Initial histogram width, levels (512 index points of ES), centred on the session's first bar."""
 
 F_TOP, F_TOTAL, F_VPOC, F_VAL, F_VAH = range(5)
-I_NTOP, I_VPOC, I_PLO, I_PHI, I_LAST, I_BASE, I_BASED, I_NAKED = range(8)
+I_NTOP, I_VPOC, I_PLO, I_PHI, I_LAST, I_BASE, I_BASED, I_NAKED, I_EXACT = range(9)
 
 
 @njit(cache=True, error_model="numpy")
@@ -53,7 +56,7 @@ def fits(istate, width, lo, hi):
     return lo - b0 >= 0 and hi - b0 < width
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", _nrt=False)
 def develop(hist, path_lo, path_hi, path_in, fstate, istate, lo, hi, c, v, alloc, share, step):
     """Add one bar (absolute tick levels ``lo..hi``, close ``c``, volume ``v``) to the session.
 
@@ -71,8 +74,10 @@ def develop(hist, path_lo, path_hi, path_in, fstate, istate, lo, hi, c, v, alloc
     plo = istate[I_PLO]
     phi = istate[I_PHI]
     last = istate[I_LAST]
-    top, n_top, vpoc, plo, phi, total, last = advance_bar(hist, path_lo, path_hi, path_in, lo, hi, c, v, alloc, share,
-                                                          step, top, n_top, vpoc, plo, phi, total, last)
+    exact = istate[I_EXACT] != 0
+    top, n_top, vpoc, plo, phi, total, last, exact = advance_bar(hist, path_lo, path_hi, path_in, lo, hi, c, v, alloc,
+                                                                 share, step, top, n_top, vpoc, plo, phi, total, last,
+                                                                 exact)
     fstate[F_TOP] = top
     fstate[F_TOTAL] = total
     istate[I_NTOP] = n_top
@@ -80,6 +85,7 @@ def develop(hist, path_lo, path_hi, path_in, fstate, istate, lo, hi, c, v, alloc
     istate[I_PLO] = plo
     istate[I_PHI] = phi
     istate[I_LAST] = last
+    istate[I_EXACT] = 1 if exact else 0
     if vpoc >= 0:
         fstate[F_VPOC] = b0 + vpoc
         fstate[F_VAL] = b0 + path_lo[last]
@@ -122,7 +128,7 @@ class LiveProfile:
         self.path_hi = np.zeros(WIDTH + 1, np.int64)
         self.path_in = np.zeros(WIDTH + 1)
         self.fstate = np.zeros(5)
-        self.istate = np.zeros(8, np.int64)
+        self.istate = np.zeros(9, np.int64)
         self.naked = np.zeros(64, np.int64)
         self.start_session()
 
@@ -135,6 +141,7 @@ class LiveProfile:
         self.hist[:] = 0.0
         self.fstate[:] = (0.0, 0.0, np.nan, np.nan, np.nan)
         self.istate[:I_NAKED] = (0, -1, NO_RANGE, -1, -1, 0, 0)
+        self.istate[I_EXACT] = 1
 
     def levels(self) -> tuple[float, float, float]:
         """Developing VPOC, VAL, VAH of the session so far, tick levels (NaN: no volume yet)."""

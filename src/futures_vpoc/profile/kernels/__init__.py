@@ -25,14 +25,24 @@ touch the calling modules) after editing a kernel. (The kernels were one file to
 
 Level indices inside a kernel are relative to the session's lowest level (``base``); a
 level-holding output of ``-1`` (or NaN) means "no volume yet".
+
+Speed notes (issue 20). Numba counts references of every array handed to another jitted
+function (an atomic increment and decrement per array per call, also for ``inline="always"``
+helpers whose control flow its pruning pass cannot follow); in a per-bar loop those cost more
+than the work. So the per-bar helpers that only read and write arrays they are given are compiled
+with ``_nrt=False`` (numba's flag for "no reference counting"; they never allocate), as is the
+per-session loop of the developing kernel, and the hot ones are inlined into it. Where a choice
+per level or per walk step is close to a coin flip, it is made by arithmetic (a table look-up, a
+sign bit), not by a branch that would be mispredicted.
 """
 
 from futures_vpoc.profile.kernels.allocation import (CLOSE, TPO, UNIFORM, close_rank, session_spans, split_volume,
-                                                     uniform_amount)
+                                                     uniform_amount, uniform_runs)
 from futures_vpoc.profile.kernels.developing import developing_profiles
 from futures_vpoc.profile.kernels.finished import finished_profiles, profile_stats
 from futures_vpoc.profile.kernels.prior import prior_levels
 from futures_vpoc.profile.kernels.vpoc_area import pick_vpoc, value_area, walk
 
 __all__ = ["CLOSE", "TPO", "UNIFORM", "close_rank", "developing_profiles", "finished_profiles", "pick_vpoc",
-           "prior_levels", "profile_stats", "session_spans", "split_volume", "uniform_amount", "value_area", "walk"]
+           "prior_levels", "profile_stats", "session_spans", "split_volume", "uniform_amount", "uniform_runs",
+           "value_area", "walk"]

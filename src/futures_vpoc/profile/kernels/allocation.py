@@ -54,6 +54,47 @@ def uniform_amount(q, r, k, c, lo, hi):
     return q
 
 
+@njit(cache=True, inline="always")
+def first_ranks(m, c, lo, hi):
+    """Levels ``a..b`` taking the first ``m >= 0`` places of the order of :func:`close_rank`.
+
+    The first ``m`` places of c, c-1, c+1, c-2, ... (clipped to ``lo..hi``) are always one run of
+    levels around ``c`` (empty, ``b = a - 1``, for ``m = 0``); its ends come in closed form, so no
+    level's rank is computed.
+    """
+    # While both sides have room, c-d holds place 2d-1 and c+d place 2d: m >> 1 levels below c
+    # and (m-1) >> 1 above. A side out of room hands its places to the other one, which then takes
+    # m-1 minus the places of the short side. The max/min form has no branch (the close often sits
+    # at the bar's edge, so a branch here would be mispredicted often).
+    below = min(max(m >> 1, m - (hi - c) - 1), c - lo)
+    above = min(max((m - 1) >> 1, m - (c - lo) - 1), hi - c)
+    return c - below, c + above
+
+
+@njit(cache=True, inline="always")
+def uniform_runs(v, lo, hi, c):
+    """The uniform split of volume ``v`` over levels ``lo..hi`` (close ``c``) as runs of levels.
+
+    Bit-identical to :func:`uniform_amount` on every level, without a rank per level: levels
+    ``a..b`` get ``q + 1``, level ``f`` gets ``qf`` (the fractional last piece; ``f = hi + 1`` when
+    there is none), every other level gets ``q``. ``a..b`` may be empty (``b = a - 1``); ``f``,
+    when present, is ``a - 1`` or ``b + 1``.
+
+    Returns
+    -------
+    q, a, b, f, qf
+        ``q`` and ``qf`` are volumes (float64), ``a``, ``b``, ``f`` levels (int).
+    """
+    q, r = split_volume(v, hi - lo + 1)
+    whole = int(r)  # pieces of one contract: the levels of rank < whole (r >= 0, so int() floors)
+    a, b = first_ranks(whole, c, lo, hi)
+    piece = r - whole  # exact (as uniform_amount's r - rank): the rest of the fraction
+    if piece <= 0.0:
+        return q, a, b, hi + 1, q
+    a2, b2 = first_ranks(whole + 1, c, lo, hi)
+    return q, a, b, (a2 if a2 < a else b2), q + piece
+
+
 @njit(cache=True)
 def _session_span(low, high, close, take, a, b, alloc):
     lo = 1 << 62

@@ -1,21 +1,43 @@
 """Developing profiles: the running VPOC, VAL and VAH of every bar, bars in time order.
 
 Each bar grows its session's histogram by the same allocation as the finished profiles
-(:mod:`futures_vpoc.profile.kernels.allocation`); the VPOC is kept up to date level by level and the value-area walk
-(:mod:`futures_vpoc.profile.kernels.vpoc_area`) is resumed from the last state the bar cannot have changed, so the
-values at a session's last bar equal the finished ones.
+(:mod:`futures_vpoc.profile.kernels.allocation`); the VPOC is kept up to date as levels grow, and the value-area
+walk (:mod:`futures_vpoc.profile.kernels.vpoc_area`) is kept as a recorded path of states that each bar brings up
+to date, so the values at a session's last bar equal the finished ones.
+
+Two ways to bring the recorded walk up to date after a bar; both give the walk of the whole
+histogram, bit for bit:
+
+- exact sums (every level volume and every sum of them is an integer below 2**53, so a float sum
+  does not depend on its order: integer volumes, which every exchange reports, and TPO counts):
+  the value area is updated incrementally (:func:`_update_walk`). Only the steps whose compared
+  sides read a level the bar changed are re-checked; the walk is regrown only where the bar
+  changed a step, until it meets the recorded path again; the last state's inside volume gains
+  what the bar added inside it, and the stop moves back or on to the first state that reaches
+  the new target. In this mode ``path_in`` is current at the last state only (the others are
+  derived when needed; all are summed afresh when the mode ends, :func:`_resum`);
+- otherwise (fractional volumes): the walk is regrown from the first step that reads a changed
+  level, summing in walk order as the finished profile does (``path_in`` current at every state).
+
+A bar's allocation is described by its *shape* ``(x0, x1, q, a, b, w)``: it adds ``q`` to every
+level ``x0..x1`` and ``w`` more to levels ``a..b`` (one addition per level), nothing elsewhere.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
-from futures_vpoc.profile.kernels.allocation import CLOSE, TPO, split_volume, uniform_amount
-from futures_vpoc.profile.kernels.vpoc_area import pick_vpoc, walk
+from futures_vpoc.profile.kernels.allocation import CLOSE, TPO, split_volume, uniform_amount, uniform_runs
+from futures_vpoc.profile.kernels.vpoc_area import _side, pick_vpoc, walk
+
+EXACT_LIMIT = 2.0 ** 53
+"""Largest profile total for which every sum of integer level volumes is exact in float64."""
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _grow(h, k, a, top, n_top, vpoc, tie):
     """Add ``a > 0`` to level ``k``; keep the maximum, how many levels hold it, and the VPOC."""
     x = h[k] + a
@@ -27,27 +49,14 @@ def _grow(h, k, a, top, n_top, vpoc, tie):
     return top, n_top, vpoc, tie
 
 
-@njit(cache=True, inline="always")
-def _add_bar(h, lo, hi, c, v, alloc, top, n_top, vpoc, plo, phi):
-    """Allocate one bar (levels relative to the session base) into ``h``, keeping the VPOC state.
+@njit(cache=True, _nrt=False)
+def _add_levels(h, lo, hi, c, v, top, n_top, vpoc, plo, phi):
+    """Uniform allocation level by level (:func:`uniform_amount`), for a bar with a fractional piece.
 
-    Returns ``(top, n_top, vpoc, plo, phi, tie, grew, amount)``: the maximum level volume, how
-    many levels hold it, the VPOC, the range of levels holding volume, whether a level joined the
-    maximum, whether any level grew, and what the bar adds to the profile total.
+    Returns ``(top, n_top, vpoc, plo, phi, tie, grew)`` as :func:`_add_bar`.
     """
     tie = False
     grew = False
-    if alloc == CLOSE:
-        if v > 0.0:
-            top, n_top, vpoc, tie = _grow(h, c, v, top, n_top, vpoc, tie)
-            plo = min(plo, c)
-            phi = max(phi, c)
-            grew = True
-        return top, n_top, vpoc, plo, phi, tie, grew, v
-    if alloc == TPO:
-        for k in range(lo, hi + 1):
-            top, n_top, vpoc, tie = _grow(h, k, 1.0, top, n_top, vpoc, tie)
-        return top, n_top, vpoc, min(plo, lo), max(phi, hi), tie, True, float(hi - lo + 1)
     q, r = split_volume(v, hi - lo + 1)
     for k in range(lo, hi + 1):
         a = uniform_amount(q, r, k, c, lo, hi)
@@ -56,7 +65,108 @@ def _add_bar(h, lo, hi, c, v, alloc, top, n_top, vpoc, plo, phi):
             plo = min(plo, k)
             phi = max(phi, k)
             grew = True
-    return top, n_top, vpoc, plo, phi, tie, grew, v
+    return top, n_top, vpoc, plo, phi, tie, grew
+
+
+@njit(cache=True, inline="always")
+def _add_shape(h, x0, x1, q, a, b, w):
+    """Add a bar's shape to ``h`` (levels ``x0..x1 >= 0``); return the largest new level volume.
+
+    ``q`` and ``w`` are whole numbers below 2**62 (uniform and TPO shapes). Level ``k`` gets
+    ``q + w`` on ``a..b`` and ``q`` elsewhere, formed as the float of an integer sum: the same float
+    as the rule's ``q + 1.0`` (both are the correctly rounded value of one whole number), added once.
+    """
+    qi = np.int64(q)
+    wi = np.int64(w)
+    big = -np.inf
+    for k in range(x0, x1 + 1):
+        # Speed: whether k is in a..b comes from the sign bit of (k - a) | (b - k), not from a
+        # comparison, which LLVM turns into a branch per level (mispredicted at the run's random
+        # edges); unsigned indices skip numba's negative-index wraparound.
+        outside = ((k - a) | (b - k)) >> 63  # -1 outside a..b, 0 inside
+        x = h[np.uint64(k)] + np.float64(qi + (wi & ~outside))
+        h[np.uint64(k)] = x
+        big = max(big, x)
+    return big
+
+
+@njit(cache=True, _nrt=False)
+def _regrade(h, x0, x1, top, n_top, vpoc):
+    """The maximum bookkeeping of :func:`_grow` replayed over levels ``x0..x1`` just grown.
+
+    Returns ``(top, n_top, vpoc, tie)`` as growing those levels one by one, ascending, would.
+    """
+    tie = False
+    for k in range(x0, x1 + 1):
+        x = h[k]
+        if x > top:
+            top = x
+            n_top = 1
+            vpoc = k
+        elif x == top:
+            n_top += 1
+            tie = True
+    return top, n_top, vpoc, tie
+
+
+@njit(cache=True, inline="always")
+def _bar_shape(lo, hi, c, v, alloc):
+    """The shape ``(x0, x1, q, a, b, w)`` of one bar's allocation (module docstring).
+
+    ``x1 < x0`` when the bar grows no level; ``x0 = -1`` for a uniform bar with a fractional piece
+    (or an absurdly large volume), which is added level by level instead (:func:`_add_levels`).
+    """
+    if alloc == CLOSE:
+        if v > 0.0:
+            return c, c, v, c, c - 1, 0.0
+        return c, c - 1, 0.0, c, c - 1, 0.0
+    if alloc == TPO:
+        return lo, hi, 1.0, lo, lo - 1, 0.0
+    q, a, b, f, _ = uniform_runs(v, lo, hi, c)
+    if f <= hi or q >= 2.0 ** 62:
+        return -1, hi, q, a, b, 1.0
+    if q > 0.0:
+        return lo, hi, q, a, b, 1.0
+    if q == 0.0:  # only the run of whole contracts holds volume: 0 + 1 == 1 each
+        return a, b, 0.0, a, b, 1.0
+    return lo, lo - 1, 0.0, lo, lo - 1, 0.0  # a negative volume grows nothing
+
+
+@njit(cache=True, inline="always")
+def _add_bar(h, lo, hi, c, v, alloc, top, n_top, vpoc, plo, phi):
+    """Allocate one bar (levels relative to the session base, ``>= 0``) into ``h``, keeping the VPOC state.
+
+    Returns
+    -------
+    tuple
+        ``(top, n_top, vpoc, plo, phi, tie, grew, amount, shape)``: the maximum level volume, how
+        many levels hold it, the VPOC, the range of levels holding volume, whether a level joined
+        the maximum, whether any level grew, what the bar adds to the profile total, and the bar's
+        shape (:func:`_bar_shape`; meaningful for exact sums only).
+    """
+    amount = float(hi - lo + 1) if alloc == TPO else v
+    shape = _bar_shape(lo, hi, c, v, alloc)
+    x0, x1, q, a, b, w = shape
+    if x0 < 0:
+        top, n_top, vpoc, plo, phi, tie, grew = _add_levels(h, lo, hi, c, v, top, n_top, vpoc, plo, phi)
+        return top, n_top, vpoc, plo, phi, tie, grew, amount, shape
+    if x1 < x0:
+        return top, n_top, vpoc, plo, phi, False, False, amount, shape
+    tie = False
+    if alloc == CLOSE:
+        top, n_top, vpoc, tie = _grow(h, c, v, top, n_top, vpoc, tie)
+    elif _add_shape(h, x0, x1, q, a, b, w) >= top:  # rare: a level reached the maximum
+        top, n_top, vpoc, tie = _regrade(h, x0, x1, top, n_top, vpoc)
+    return top, n_top, vpoc, min(plo, x0), max(phi, x1), tie, True, amount, shape
+
+
+@njit(cache=True, inline="always")
+def _gain(x, y, shape):
+    """Volume a bar of ``shape`` added on levels ``x..y`` (exact sums only)."""
+    x0, x1, q, a, b, w = shape
+    spread = max(0, min(y, x1) - max(x, x0) + 1)
+    extra = max(0, min(y, b) - max(x, a) + 1)
+    return q * spread + w * extra
 
 
 @njit(cache=True, inline="always")
@@ -66,25 +176,28 @@ def _first_touched(path_lo, path_hi, last, cl, ch, step):
     The levels a step reads (its value area plus ``step`` levels a side) only widen along the
     walk, so the answer is found by bisection.
     """
-    a = 0
-    b = last + 1
-    while a < b:
-        mid = (a + b) // 2
-        if path_lo[mid] - step <= ch and path_hi[mid] + step >= cl:
-            b = mid
-        else:
-            a = mid + 1
-    return min(a, last)
+    # Branch-free bisection: the number of halvings is fixed by ``last`` and each probe moves
+    # ``base`` by arithmetic, not by a branch that the random probes would mispredict.
+    base = 0
+    n = last + 1
+    while n > 1:
+        half = n >> 1
+        m = base + half - 1
+        before = (path_lo[m] - step > ch) | (path_hi[m] + step < cl)  # state m reads no changed level
+        base += half * np.int64(before)
+        n -= half
+    base += np.int64((path_lo[base] - step > ch) | (path_hi[base] + step < cl))
+    return min(base, last)
 
 
 @njit(cache=True, inline="always")
-def _changed_levels(lo, hi, c, alloc, plo, phi, old_lo, old_hi):
+def _changed_levels(x0, x1, plo, phi, old_lo, old_hi):
     """Levels whose volume (or edge-of-range status) a bar may have changed, as one interval.
 
-    The bar's own levels, widened to the old edge when the held range grew (a level that was the
-    edge no longer is, which changes how many levels a value-area step may take there).
+    The levels the bar grew (``x0..x1``), widened to the old edge when the held range grew (a level
+    that was the edge no longer is, which changes how many levels a value-area step may take there).
     """
-    cl, ch = (c, c) if alloc == CLOSE else (lo, hi)
+    cl, ch = x0, x1
     if phi > old_hi:
         cl = min(cl, old_hi + 1)
     if plo < old_lo:
@@ -93,39 +206,192 @@ def _changed_levels(lo, hi, c, alloc, plo, phi, old_lo, old_hi):
 
 
 @njit(cache=True, inline="always")
+def _step_stands(h, plo, phi, step, path_lo, path_hi, s):
+    """Whether recorded step ``s`` still takes the same side and number of levels (exact sums only)."""
+    lo = path_lo[s]
+    hi = path_hi[s]
+    up, n_up = _side(h, hi, phi, step, 1)
+    dn, n_dn = _side(h, lo, plo, step, -1)
+    # Speed: the side taken is close to a coin flip, so it is compared by arithmetic, not branches.
+    go_up = np.int64((n_up > 0) & ((n_dn == 0) | (up >= dn)))
+    return (path_hi[s + 1] == hi + n_up * go_up) & (path_lo[s + 1] == lo - n_dn * (1 - go_up))
+
+
+@njit(cache=True, _nrt=False)
+def _regrow(h, plo, phi, target, step, path_lo, path_hi, path_in, s, last):
+    """Walk on from state ``s`` (as :func:`walk`) until the new path meets the recorded one again.
+
+    Returns ``(t, met)``: ``met`` True when new state ``t < last`` equals recorded state ``t``
+    (``path_in[t]`` is set; the recorded states after it are the old continuation of the same
+    area); else the walk ended at state ``t`` (target reached, levels used up, or past the recorded
+    end).
+    """
+    lo = path_lo[s]
+    hi = path_hi[s]
+    inside = path_in[s]
+    while s < last and inside < target:
+        up, n_up = _side(h, hi, phi, step, 1)
+        dn, n_dn = _side(h, lo, plo, step, -1)
+        if n_up == 0 and n_dn == 0:
+            return s, False
+        if n_up > 0 and (n_dn == 0 or up >= dn):
+            hi += n_up
+            inside += up
+        else:
+            lo -= n_dn
+            inside += dn
+        s += 1
+        path_in[s] = inside
+        if s < last and path_lo[s] == lo and path_hi[s] == hi:
+            return s, True
+        path_lo[s] = lo
+        path_hi[s] = hi
+    return walk(h, plo, phi, target, step, path_lo, path_hi, path_in, s), False
+
+
+@njit(cache=True, inline="always")
+def _window(h, path_lo, path_hi, j):
+    """Volume of the levels that step ``j - 1`` of the walk took, summed as :func:`walk` sums a side."""
+    edge = path_hi[j - 1]
+    n = path_hi[j] - edge
+    if n == 0:
+        edge = path_lo[j - 1]
+        n = edge - path_lo[j]
+        return h[edge - 1] + h[edge - 2] if n == 2 else h[edge - 1]
+    return h[edge + 1] + h[edge + 2] if n == 2 else h[edge + 1]
+
+
+@njit(cache=True, _nrt=False)
+def _resum(h, path_lo, path_hi, path_in, last):
+    """Inside volume of every recorded state ``0..last``, summed in walk order as :func:`walk` does."""
+    path_in[0] = h[path_lo[0]]
+    for j in range(1, last + 1):
+        path_in[j] = path_in[j - 1] + _window(h, path_lo, path_hi, j)
+
+
+@njit(cache=True, inline="always")
+def _first_reaching(h, path_lo, path_hi, path_in, j, target):
+    """First state of the walk up to ``j`` whose inside volume reaches ``target`` (exact sums only).
+
+    ``path_in[j]`` is current and reaches ``target`` (or ``j`` ends the walk); inside volumes never
+    decrease along the walk, so the states before are stepped back through, each one's inside
+    volume being the next one's less the window that step took (written to ``path_in``).
+    """
+    while j > 0:
+        before = path_in[j] - _window(h, path_lo, path_hi, j)
+        if before < target:
+            break
+        j -= 1
+        path_in[j] = before
+    return j
+
+
+@njit(cache=True, _nrt=False)
+def _inside_of(h, lo, hi):
+    """Volume of levels ``lo..hi`` (exact sums only: any order of addition gives the same float)."""
+    total = 0.0
+    for k in range(lo, hi + 1):
+        total += h[k]
+    return total
+
+
+@njit(cache=True, inline="always")
+def _update_walk(h, plo, phi, target, step, path_lo, path_hi, path_in, last, k, cl, ch, shape):
+    """Bring the recorded walk up to date after a bar, incrementally (exact sums only).
+
+    The VPOC did not move; the bar (``shape``) changed levels within ``cl..ch``
+    (:func:`_changed_levels`), and state ``k`` is the first whose next step reads one of them
+    (:func:`_first_touched`): the steps before ``k`` stand. From ``k`` until a state holds all of
+    ``cl..ch``, each step is re-checked with the new volumes (:func:`_step_stands`); a step the bar
+    changed is regrown until the path meets the recorded one again (:func:`_regrow`: a swap of two
+    steps meets it two states later). The later steps hold the whole bar and compare only
+    unchanged levels, so they stand. Only the last state's inside volume is kept up to date in
+    this mode (the others are derived when needed): it gains what the bar added inside it
+    (:func:`_gain`); the stop is then found by stepping back (:func:`_first_reaching`) or by
+    walking on past the old end. Every sum is an exact integer, so adding in another order than
+    the walk's gives the same floats.
+
+    Returns
+    -------
+    int
+        Index of the final state, as :func:`walk`.
+    """
+    s = k
+    while s < last and (path_lo[s] > cl or path_hi[s] < ch):
+        if _step_stands(h, plo, phi, step, path_lo, path_hi, s):
+            s += 1
+            continue
+        path_in[s] = _inside_of(h, path_lo[s], path_hi[s])
+        s, met = _regrow(h, plo, phi, target, step, path_lo, path_hi, path_in, s, last)
+        if not met:
+            return _first_reaching(h, path_lo, path_hi, path_in, s, target)
+    path_in[last] += _gain(path_lo[last], path_hi[last], shape)
+    if path_in[last] < target:
+        return walk(h, plo, phi, target, step, path_lo, path_hi, path_in, last)
+    return _first_reaching(h, path_lo, path_hi, path_in, last, target)
+
+
+@njit(cache=True, inline="always")
+def stays_exact(exact, v, alloc, total):
+    """Whether the session's level volumes and their sums are still exact integers after a bar.
+
+    ``exact`` is the flag before the bar, ``v`` the bar's volume, ``total`` the profile total after
+    it. TPO counts are integers; a volume with a fraction (or NaN) ends the exact mode for the rest
+    of the session.
+    """
+    return exact and (alloc == TPO or v == math.floor(v)) and total <= EXACT_LIMIT
+
+
+@njit(cache=True, inline="always")
 def advance_bar(h, path_lo, path_hi, path_in, lo, hi, c, v, alloc, share, step, top, n_top, vpoc, plo, phi, total,
-                last):
-    """Add one bar (levels ``lo..hi`` relative to the histogram, close ``c``, volume ``v``) to a
-    session's developing profile and update its VPOC and value-area walk.
+                last, exact):
+    """Add one bar (levels ``lo..hi`` relative to the histogram, ``lo >= 0``, close ``c``, volume
+    ``v``) to a session's developing profile and update its VPOC and value-area walk.
 
     The one per-bar step of the developing profile, shared by the batch kernel
     (:func:`_develop_session`) and the live one (:func:`futures_vpoc.profile.live.develop`).
+    ``exact`` is the session's exact-sums flag (True at the session's start, see
+    :func:`stays_exact`): while it holds, the walk is updated incrementally (:func:`_update_walk`),
+    else regrown from the first step the bar can have changed.
 
     Returns
     -------
     tuple
-        The new ``(top, n_top, vpoc, plo, phi, total, last)``; ``path_lo[last]`` / ``path_hi[last]``
-        are the value area's edges.
+        The new ``(top, n_top, vpoc, plo, phi, total, last, exact)``; ``path_lo[last]`` /
+        ``path_hi[last]`` are the value area's edges.
     """
     old_vpoc, old_lo, old_hi = vpoc, plo, phi
-    top, n_top, vpoc, plo, phi, tie, grew, amount = _add_bar(h, lo, hi, c, v, alloc, top, n_top, vpoc, plo, phi)
+    top, n_top, vpoc, plo, phi, tie, grew, amount, shape = _add_bar(h, lo, hi, c, v, alloc, top, n_top, vpoc, plo,
+                                                                    phi)
     total += amount
-    if grew:
-        if n_top > 1 and (tie or plo != old_lo or phi != old_hi):
-            vpoc = pick_vpoc(h, plo, phi)
-        k = 0
-        if vpoc == old_vpoc and last >= 0:
-            cl, ch = _changed_levels(lo, hi, c, alloc, plo, phi, old_lo, old_hi)
-            k = _first_touched(path_lo, path_hi, last, cl, ch, step)
+    was_exact = exact
+    exact = stays_exact(exact, v, alloc, total)
+    if was_exact and not exact and last >= 0:  # leaving the exact mode: every state's inside volume
+        _resum(h, path_lo, path_hi, path_in, last)
+    if not grew:
+        return top, n_top, vpoc, plo, phi, total, last, exact
+    if n_top > 1 and (tie or plo != old_lo or phi != old_hi):
+        vpoc = pick_vpoc(h, plo, phi)
+    target = share * total
+    if vpoc != old_vpoc or last < 0:  # a new VPOC: grow the walk afresh
+        path_lo[0] = vpoc
+        path_hi[0] = vpoc
+        path_in[0] = h[vpoc]
+        last = walk(h, plo, phi, target, step, path_lo, path_hi, path_in, 0)
+        return top, n_top, vpoc, plo, phi, total, last, exact
+    x0, x1 = (lo, hi) if shape[0] < 0 else (shape[0], shape[1])
+    cl, ch = _changed_levels(x0, x1, plo, phi, old_lo, old_hi)
+    k = _first_touched(path_lo, path_hi, last, cl, ch, step)
+    if exact:
+        last = _update_walk(h, plo, phi, target, step, path_lo, path_hi, path_in, last, k, cl, ch, shape)
+    else:
         if k == 0:
-            path_lo[0] = vpoc
-            path_hi[0] = vpoc
             path_in[0] = h[vpoc]
-        last = walk(h, plo, phi, share * total, step, path_lo, path_hi, path_in, k)
-    return top, n_top, vpoc, plo, phi, total, last
+        last = walk(h, plo, phi, target, step, path_lo, path_hi, path_in, k)
+    return top, n_top, vpoc, plo, phi, total, last, exact
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _develop_session(h, path_lo, path_hi, path_in, low, high, close, volume, take, a, b, b0, alloc, share, step,
                      levels, totals):
     """Developing values of the bars ``take[a:b]`` of one session (``h`` zeroed, level ``b0 + k``)."""
@@ -136,14 +402,15 @@ def _develop_session(h, path_lo, path_hi, path_in, low, high, close, volume, tak
     phi = -1
     total = 0.0
     last = -1
+    exact = True
     for t in range(a, b):
         i = take[t]
         lo = low[i] - b0
         hi = high[i] - b0
         c = close[i] - b0
-        top, n_top, vpoc, plo, phi, total, last = advance_bar(h, path_lo, path_hi, path_in, lo, hi, c, volume[i],
-                                                              alloc, share, step, top, n_top, vpoc, plo, phi,
-                                                              total, last)
+        top, n_top, vpoc, plo, phi, total, last, exact = advance_bar(h, path_lo, path_hi, path_in, lo, hi, c,
+                                                                     volume[i], alloc, share, step, top, n_top,
+                                                                     vpoc, plo, phi, total, last, exact)
         totals[t] = total
         if vpoc >= 0:
             levels[t, 0] = b0 + vpoc
@@ -159,10 +426,10 @@ def developing_profiles(low, high, close, volume, take, bounds, base, offsets, a
     per level touched (a level that passes the maximum becomes the VPOC); only while two or more
     levels tie for the maximum and the tie or the range midpoint changes is it re-picked by
     :func:`~futures_vpoc.profile.kernels.pick_vpoc`. The value area is not regrown from the VPOC
-    on every bar: the expansion path of the previous bar is kept, and when the VPOC did not move
-    the walk resumes from the last state whose next step reads no level this bar changed (found
-    by bisection) -- the steps before it would repeat exactly, because they read only unchanged
-    levels and the target only grows. A bar that adds nothing keeps the previous values.
+    on every bar: the expansion path of the previous bar is kept and, when the VPOC did not move,
+    updated incrementally (module docstring; the steps before the first one that reads a level
+    this bar changed stand as they are, because they read only unchanged levels and the target
+    only grows). A bar that adds nothing keeps the previous values.
 
     Parameters
     ----------
