@@ -98,7 +98,10 @@ def _regression(vpoc: np.ndarray, contract: np.ndarray, window: int) -> tuple[np
 
 
 def _runs(table: pd.DataFrame, min_run: int) -> pd.DataFrame:
+    # plain arrays: reading cells through .iat/.iloc cost ~0.1 s per 1M bars of sessions
     d = table["direction"].to_numpy()
+    vpoc, ticks = table["vpoc"].to_numpy(), table["change_ticks"].to_numpy(np.float64)
+    day, contract = table["trade_date"].to_numpy(), table["contract"].to_numpy()
     rows = []
     s = 0
     while s < len(d):
@@ -109,9 +112,8 @@ def _runs(table: pd.DataFrame, min_run: int) -> pd.DataFrame:
         while e + 1 < len(d) and d[e + 1] == d[s]:
             e += 1
         if e - s + 1 >= min_run:
-            v0, v1 = table["vpoc"].iat[s - 1], table["vpoc"].iat[e]
-            rows.append((table["trade_date"].iat[s - 1], table["trade_date"].iat[e], table["contract"].iat[e],
-                         int(d[s]), e - s + 1, v0, v1, float(table["change_ticks"].iloc[s: e + 1].sum())))
+            rows.append((day[s - 1], day[e], contract[e], int(d[s]), e - s + 1, vpoc[s - 1], vpoc[e],
+                         float(ticks[s: e + 1].sum())))
         s = e + 1
     return pd.DataFrame(rows, columns=list(RUN_COLUMNS))
 
