@@ -60,5 +60,58 @@ def median_seconds(fn, repeats: int = 3) -> float:
     return statistics.median(times)
 
 
-def line(name: str, rows: int, seconds: float, extra: str = "") -> str:
+RESULTS: list[dict] = []
+"""Every figure of this run, in order (:func:`record`; ``run_all.py`` writes them to results.md)."""
+_SECTION = [""]
+
+
+def section(title: str) -> None:
+    """Name the section the following figures belong to (``run_all.py`` calls it per benchmark)."""
+    _SECTION[0] = title
+
+
+def record(what: str, value: float, unit: str, *, rows: int | None = None, anchor: str | None = None,
+           anchor_value: float | None = None, note: str = "") -> None:
+    """Keep one figure for the results table: ``value`` in ``unit``, with the anchor it is compared
+    with (measured in the same run) when there is one."""
+    RESULTS.append({"section": _SECTION[0], "what": what, "value": value, "unit": unit, "rows": rows,
+                    "anchor": anchor, "anchor_value": anchor_value, "note": note})
+
+
+def line(name: str, rows: int, seconds: float, extra: str = "", *, anchor: str | None = None,
+         anchor_seconds: float | None = None) -> str:
+    """One printed timing row (seconds and rows/s); kept for the results table too, with the anchor
+    it is compared with when one is given."""
+    record(name, seconds, "s", rows=rows, note=extra.strip(), anchor=anchor, anchor_value=anchor_seconds)
     return f"{name:<44} {seconds:8.3f} s  {rows / seconds:>13,.0f} rows/s  {extra}"
+
+
+def _cell(value: float, unit: str) -> str:
+    if unit == "s":
+        return f"{value:.3f} s"
+    return f"{value:,.4g} {unit}".strip()
+
+
+def _rate(r: dict) -> str:
+    return f"{r['rows'] / r['value']:,.0f}" if r["rows"] and r["unit"] == "s" and r["value"] > 0 else ""
+
+
+def _beside(r: dict) -> str:
+    if r["anchor"] is None or r["anchor_value"] is None:
+        return ""
+    ratio = r["value"] / r["anchor_value"] if r["anchor_value"] else float("nan")
+    return f"{r['anchor']}: {_cell(r['anchor_value'], r['unit'])} ({ratio:.2f}x)"
+
+
+def results_markdown(header: list[str]) -> str:
+    """The figures kept by :func:`record` as Markdown: ``header`` lines, then one table per section."""
+    out = list(header)
+    sections: dict[str, list[dict]] = {}
+    for r in RESULTS:
+        sections.setdefault(r["section"], []).append(r)
+    for title, rows in sections.items():
+        out += ["", f"## {title}", "", "| figure | value | rows/s | beside (same run) | note |", "|---|---|---|---|---|"]
+        for r in rows:
+            note = r["note"].replace("|", "/")
+            out.append(f"| {r['what']} | {_cell(r['value'], r['unit'])} | {_rate(r)} | {_beside(r)} | {note} |")
+    return "\n".join(out) + "\n"

@@ -1,12 +1,14 @@
 """Every registered feature for 1,000,000 synthetic one-minute ES bars (issue 4, acceptance 6).
 
 Budget: all groups for 1M bars in under 20 s on the 2-core development machine, i.e. at least
-50,000 bars/s. The timing runs from the BarFrame (checks, calendar, GARCH fit on the default
-training part, every kernel, the profile engine per contract segment, the result frame); it is the
-median of ``repeats`` runs after a warm-up that compiles (or loads) the numba kernels. The same run
-times the profile engine's own calls (``developing_profile`` with prior levels and
-``vpoc_migration``, once per contract segment, as the profile group makes them) to report its share,
-and each group built alone.
+50,000 bars/s (issue 4); target 1.2 s in process (issue 20). The timing runs from the BarFrame
+(checks, calendar, every kernel, the profile engine per contract segment, the result frame); it is
+the median of ``repeats`` runs after a warm-up that compiles (or loads) the numba kernels. Two
+figures: with the fits (GARCH(1,1), regime edges) kept from an earlier build on the same training
+data (what repeated builds in one process get: fits are kept by a hash of the training data, as
+issue 20 prescribes) and with every fit made afresh. The same run times the profile engine's own
+calls (``developing_profile`` with prior levels and ``vpoc_migration``, once per contract segment,
+as the profile group makes them) to report its share, and each group built alone.
 
 The kernels are sequential; ``NUMBA_NUM_THREADS=1`` is set before numba is imported when this file
 runs on its own.
@@ -31,6 +33,7 @@ _START, _END = scaled_dates("2021-01-04", "2023-12-29", least_days=42)
 CONFIG = SynthConfig(start=_START, end=_END, seed=3)
 ROWS = scaled(1_000_000, least=20_000)
 BUDGET_SECONDS = 20.0
+TARGET_SECONDS = 1.2
 
 
 def _profile_engine(bars) -> None:
@@ -46,20 +49,31 @@ def main(repeats: int = 3) -> dict:
     bars, _ = synthesize(CONFIG)
     bars = bars.iloc[:ROWS]
     rows = len(bars)
+    from futures_vpoc.features import fit as fits
+
     build_features(bars.iloc[:50_000])  # compile (or load) the kernels, not timed
+
+    def cold() -> None:
+        fits._FITS.clear()
+        build_features(bars)
+
+    total_cold = median_seconds(cold, repeats)
     total = median_seconds(lambda: build_features(bars), repeats)
     engine = median_seconds(lambda: _profile_engine(bars), repeats)
     per_group = {g: median_seconds(lambda g=g: build_features(bars, groups=[g]), repeats) for g in GROUPS}
-    ok = total < BUDGET_SECONDS
-    print(line("all feature groups", rows, total,
-               f"budget {BUDGET_SECONDS:.0f} s: {'PASS' if ok else 'FAIL'}"))
+    ok = total_cold < BUDGET_SECONDS
+    print(line("all feature groups, fits kept", rows, total,
+               f"target {TARGET_SECONDS} s: {'ok' if total <= TARGET_SECONDS else 'MISSED'}"))
+    print(line("all feature groups, fits made afresh", rows, total_cold,
+               f"+{total_cold - total:.2f} s of fitting; budget {BUDGET_SECONDS:.0f} s: {'PASS' if ok else 'FAIL'}"))
     print(line("  of which the profile engine", rows, engine, f"{engine / total:.0%} of the total"))
     for g, seconds in per_group.items():
         print(line(f"  group {g} alone", rows, seconds))
     width = len(all_specs())
     print(f"({rows:,} bars, {bars['contract'].nunique()} contracts, {width} features, median of {repeats}; "
-          "a group alone includes the shared checks, calendar and, for volatility, the GARCH fit)")
-    return {"rows": rows, "features": width, "seconds": total, "bars_per_s": rows / total,
+          "a group alone includes the shared checks, calendar and, for volatility, the kept fits)")
+    return {"rows": rows, "features": width, "seconds": total, "seconds_cold_fit": total_cold,
+            "bars_per_s": rows / total,
             "budget_seconds": BUDGET_SECONDS, "within_budget": ok, "profile_engine_seconds": engine,
             "profile_engine_share": engine / total, "group_seconds": per_group}
 
