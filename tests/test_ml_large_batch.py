@@ -107,3 +107,20 @@ def test_same_seed_same_run_at_batch_4096_in_bf16(tmp_path):
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert [r["train_loss"] for r in a.history if "epoch" in r and "event" not in r] == \
         [r["train_loss"] for r in b.history if "epoch" in r and "event" not in r]
+
+
+@pytest.mark.parametrize(("native", "device", "dtype", "noted"), [
+    (False, "cpu", torch.bfloat16, True),
+    (True, "cpu", torch.bfloat16, False),
+    (None, "cpu", torch.bfloat16, False),
+    (False, "cpu", None, False),
+    (False, "meta", torch.bfloat16, False),
+])
+def test_emulated_bf16_is_noted_only_where_the_cpu_lacks_it(monkeypatch, native, device, dtype, noted):
+    from futures_vpoc.ml import device as dev
+
+    monkeypatch.setattr(dev, "cpu_bf16_native", lambda: native)
+    note = dev.emulated_bf16_note(torch.device(device), dtype)
+    assert (note is not None) == noted
+    if noted:
+        assert "--use_mixed_precision" in note and "slower" in note

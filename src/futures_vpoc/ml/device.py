@@ -8,7 +8,10 @@ Mixed precision
     validation stay float32. On the CPU it works everywhere and its speed depends on the chip and
     the batch: on the development machine (2 cores of an AMD EPYC with AVX512-BF16) bf16 autocast
     is about 10 % *slower* than float32 at batch 64 (the casts cost more than the small matrix
-    products save) and about 1.5x faster at batch 4096 (``benchmarks/bench_train.py``).
+    products save) and about 1.5x faster at batch 4096 (``benchmarks/bench_train.py``). A CPU
+    without native bf16 arithmetic (AVX2 only: no AVX512-BF16 or AMX) has PyTorch emulate it, and
+    then bf16 is several times *slower* (measured 6x at batch 4096, 12x at batch 64 on an AVX2 EPYC):
+    the trainer prints a note (:func:`emulated_bf16_note`).
 
 Test hooks
     ``batch_hook(step, x) -> x`` (:class:`~futures_vpoc.ml.trainer.Trainer`'s constructor) may
@@ -57,6 +60,22 @@ def resolve_amp(config: TrainConfig, device: torch.device) -> torch.dtype | None
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.bfloat16
+
+
+def cpu_bf16_native() -> bool | None:
+    """Whether this CPU multiplies bfloat16 natively (oneDNN's check); None when the build cannot tell."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a build without oneDNN
+        return None
+
+
+def emulated_bf16_note(device: torch.device, amp_dtype: torch.dtype | None) -> str | None:
+    """A one-line note when bf16 autocast runs on a CPU that emulates bf16 arithmetic, else None."""
+    if amp_dtype != torch.bfloat16 or device.type != "cpu" or cpu_bf16_native() is not False:
+        return None
+    return ("note: this CPU has no native bfloat16 arithmetic (no AVX512-BF16/AMX), so PyTorch emulates it and "
+            "--use_mixed_precision trains several times slower than float32 here; leave it off on this machine")
 
 
 def autocast(device: torch.device, amp_dtype: torch.dtype | None):

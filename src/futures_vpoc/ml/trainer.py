@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from futures_vpoc.ml import distributed as ddp
 from futures_vpoc.ml import records
 from futures_vpoc.ml.checkpoint import FORMAT, load_checkpoint, save_checkpoint
 from futures_vpoc.ml.config import TrainConfig
-from futures_vpoc.ml.device import env_hook, make_optimizer, resolve_amp, resolve_device
+from futures_vpoc.ml.device import emulated_bf16_note, env_hook, make_optimizer, resolve_amp, resolve_device
 from futures_vpoc.ml.epoch import EpochLoop, EpochStats
 from futures_vpoc.ml.evaluation import evaluate_test_part, validate
 from futures_vpoc.ml.guard import DIVERGED, OK, ROLLBACK, GuardPolicy, NanGuard, Snapshot, clone_state, tensors_finite
@@ -125,6 +126,9 @@ class Trainer:
         self.loss = make_loss(data.target, cfg.adaptive_loss, cfg.huber_quantile, cfg.huber_momentum).to(self.device)
         self.opt = make_optimizer(self.params, cfg, self.device)
         self.amp_dtype = resolve_amp(cfg, self.device)
+        note = emulated_bf16_note(self.device, self.amp_dtype)
+        if note and self.info.rank == 0:
+            print(note, file=sys.stderr, flush=True)
         self.scaler = torch.amp.GradScaler(self.device.type) if self.amp_dtype == torch.float16 else None
         dev = self.device
         self.X = {p: torch.from_numpy(getattr(data, f"X_{p}")).to(dev) for p in ("train", "val")}
