@@ -72,7 +72,10 @@ def main(argv=None) -> None:
         module.main(repeats=args.repeats)
     path = Path(args.results) if args.results else (RESULTS if scale() == 1.0 else WORK / "scaled" / "results.md")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(results_markdown(_header(args.repeats, started)))
+    header = _header(args.repeats, started)
+    if args.only:
+        header.append(f"Only these benchmarks ran (`--only`): {', '.join(args.only)}; the others are not in this file.")
+    path.write_text(results_markdown(header))
     print(f"wrote {path}")
 
 
@@ -90,7 +93,7 @@ def _header(repeats: int, started: float) -> list[str]:
             f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, numpy {numpy.__version__}, "
             f"numba {numba.__version__}. Medians of {repeats} runs; scale {scale():g}. Every figure sits "
             "beside its anchors, measured in the same run (same section). Timings on a shared machine "
-            "vary by 10-30 % between runs: compare ratios within a section, not across files."]
+            "vary by 10-30 % between runs: compare ratios within a section, not across files.", ""]
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ def test_walk_forward_needs_enough_data(tmp_path):
 
 
 def test_plain_backtest_still_needs_a_source(tmp_path):
-    with pytest.raises(UsageError, match="--model RUN_DIR or --strategy"):
+    with pytest.raises(UsageError, match="--model RUN_DIR, --strategy NAME ... or --signals FILE"):
         cmd_backtest(_parse(["--data", "x.parquet", "--output_dir", str(tmp_path / "o")]))
 
 
