@@ -23,7 +23,7 @@ GOLDEN = Path(__file__).parent / "data" / "cli" / "help_tree.txt"
 def test_help_tree_equals_the_golden_file():
     got, want = help_tree(), GOLDEN.read_text(encoding="utf-8")
     # 14 before issue 14 added `evaluate`; issue 17 added `predict`, `replay` and `export`
-    assert got.count("### futures-vpoc") == want.count("### futures-vpoc") == 18
+    assert got.count("### futures-vpoc") == want.count("### futures-vpoc") == 20
     assert got == want
 
 
@@ -53,7 +53,7 @@ def test_did_you_mean_looks_at_the_command_typed(argv, hint, capsys):
 
 
 @pytest.mark.parametrize("argv", [
-    ["backtest", "--data", "x", "--output_dir", "y", "--executor", "ray"],  # was: did you mean --es (data merge)?
+    ["backtest", "--data", "x", "--output_dir", "y", "--prints-per-contract", "0.5"],  # a data synth flag
     ["train", "--data", "x", "--ladder", "64"],  # a scale-up flag, not train's
     ["data", "check", "f.csv", "--epochs", "3"],  # a train flag, not data check's
 ])

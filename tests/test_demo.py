@@ -13,7 +13,7 @@ from futures_vpoc.cli.demo import prepare_folder
 from futures_vpoc.cli.demo.runner import MARKER, _Tee, too_short
 from futures_vpoc.errors import UsageError
 
-STAGES = ("data", "profile", "features", "train", "analyze", "backtest", "scale-up", "ensemble")
+STAGES = ("data", "profile", "exact-profile", "features", "train", "analyze", "backtest", "scale-up", "ensemble")
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +33,10 @@ def test_demo_runs_every_stage_and_writes_the_report(synthetic_demo):
     assert status == 0
     for path in ("report.html", "train/summary.json", "train/analysis.html", "backtest/stats.json",
                  "backtest/equity.csv", "scaleup/scaleup.json", "ensemble/ensemble.json",
-                 "profile/sessions.parquet", "profile/sample_session.png", "features/features.parquet", MARKER):
+                 "profile/sessions.parquet", "profile/sample_session.png", "features/features.parquet",
+                 "data/synthetic_trades.parquet", "profile/bar_vs_exact.csv", MARKER):
         assert (out / path).is_file(), path
+    assert "How far bar-based profiles are from the exact ones" in (out / "report.html").read_text(encoding="utf-8")
     logs = sorted(p.name for p in (out / "logs").iterdir())
     assert [name.split("_", 1)[1][:-4] for name in logs] == list(STAGES)
     assert (out.parent / "index.html").is_file()  # the runs folder lists every run

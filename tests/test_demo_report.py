@@ -233,3 +233,18 @@ def test_next_steps_point_to_the_sections_the_demo_already_ran(demo):
         assert 'The demo ran this backtest: see <a href="#backtest">Backtest</a>' in page
     bare = render_demo_report(dataclasses.replace(inputs, backtest_dir=None, scaleup_dir=None, ensemble_dir=None))
     assert "The demo ran" not in bare
+
+
+def test_the_bar_approximation_table_appears_when_trades_exist(demo):
+    from dataclasses import replace
+
+    from futures_vpoc.profile.compare import COMPARE_COLUMNS
+
+    _, inputs, _, page = demo
+    assert "How far bar-based profiles are from the exact ones" not in page  # no trades: no table
+    table = pd.DataFrame([["uniform", 250, 1.0, 4.0, 0.5, 2.0, 0.5, 3.0, 0.42],
+                          ["close", 250, 2.0, 9.0, 1.0, 5.0, 1.0, 6.0, 0.18]], columns=list(COMPARE_COLUMNS))
+    with_trades = render_demo_report(replace(inputs, compare=table, compare_caption="Exact profiles from 9 trades"))
+    profile = _section(with_trades, "profile")
+    assert "How far bar-based profiles are from the exact ones" in profile and "Exact profiles from 9 trades" in profile
+    assert "<td>uniform</td><td>250</td><td>1.0 / 4.0</td>" in profile and "<td>18.0%</td>" in profile

@@ -11,8 +11,8 @@ from types import SimpleNamespace as NS
 import databento_dbn as dbn
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pytest
+from zstd_bytes import zstd as zstd_compress
 from realdata import DATABENTO, needs_realdata
 
 from futures_vpoc.data.formats import detect_format, read_bars
@@ -54,10 +54,7 @@ def write_dbn(path, records, symbol="ES.c.0", stype_in=dbn.SType.CONTINUOUS, sch
         px = [int(round(x * 1e9)) for x in (o, h, lo, c)]
         data += bytes(dbn.OHLCVMsg(dbn.RType.OHLCV_1M, 1, iid, ts, *px, v))
     if zstd:
-        sink = pa.BufferOutputStream()
-        with pa.CompressedOutputStream(sink, "zstd") as out:
-            out.write(data)
-        data = sink.getvalue().to_pybytes()
+        data = zstd_compress(data)
     path.write_bytes(data)
     return path
 

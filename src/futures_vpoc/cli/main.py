@@ -26,11 +26,13 @@ from futures_vpoc.cli.options import Parser
 from futures_vpoc.cli.predict import add_predict_parser, add_replay_parser
 from futures_vpoc.cli.profile import add_profile_parser
 from futures_vpoc.cli.scaleup import add_ensemble_parser, add_scaleup_parser
+from futures_vpoc.cli.ticks import add_ticks_parser
 from futures_vpoc.cli.train import add_train_parser
 from futures_vpoc.errors import FuturesVpocError
 
 HANDLERS = {
     "data": ("futures_vpoc.cli.data", None),
+    "ticks": ("futures_vpoc.cli.ticks", None),
     "profile": ("futures_vpoc.cli.profile", "cmd_profile"),
     "features": ("futures_vpoc.cli.features", "cmd_features"),
     "train": ("futures_vpoc.cli.train", "cmd_train"),
@@ -45,8 +47,8 @@ HANDLERS = {
     "walk-forward": ("futures_vpoc.cli.walkforward", "cmd_walkforward"),
     "demo": ("futures_vpoc.cli.demo", "cmd_demo"),
 }
-"""Command -> (module, handler): imported only when that command runs (``data`` looks its
-subcommand up in the module's ``COMMANDS``; ``backtest --walk-forward`` runs ``walk-forward``)."""
+"""Command -> (module, handler): imported only when that command runs (``data`` and ``ticks`` look
+their subcommand up in the module's ``COMMANDS``; ``backtest --walk-forward`` runs ``walk-forward``)."""
 
 
 def build_parser() -> Parser:
@@ -56,6 +58,7 @@ def build_parser() -> Parser:
     top.add_argument("--version", action="version", version=f"futures-vpoc {__version__}")
     sub = top.add_subparsers(dest="command", required=True)
     add_data_parser(sub)
+    add_ticks_parser(sub)
     add_profile_parser(sub)
     add_features_parser(sub)
     add_train_parser(sub)
@@ -77,6 +80,8 @@ def _handler(args):
     module = importlib.import_module(module_name)
     if command == "data":
         return module.COMMANDS[args.data_command]
+    if command == "ticks":
+        return module.COMMANDS[args.ticks_command]
     if command == "demo":
         return lambda parsed: module.cmd_demo(parsed, main)
     return getattr(module, name)

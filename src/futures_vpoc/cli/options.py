@@ -18,6 +18,9 @@ from futures_vpoc.errors import EXIT_USAGE, UsageError
 
 ES_FORMATS = ("auto", "generic", "databento", "ninjatrader", "kibot", "tradestation", "sierra", "firstrate",
               "lean", "dbn")
+TRADE_FORMATS = ("auto", "dbn", "tickdata", "ninjatrader", "generic")
+"""``--trades-format`` choices as text (a parser imports no layer): equal to
+:data:`futures_vpoc.data.trades.chunk.TRADE_FORMATS` (tests/test_features_orderflow.py keeps them equal)."""
 
 CLOSE_ENOUGH = 0.75
 """Least ``difflib`` similarity for a "did you mean" hint (``--epoch`` -> ``--epochs`` is 0.93;

@@ -1,8 +1,10 @@
-"""``futures-vpoc profile``: session volume profiles of a merged file.
+"""``futures-vpoc profile``: session volume profiles of a merged file, or exact ones from trades.
 
 Prints the per-session table, and on request writes it (``--out``), the per-bar developing table
-(``--developing``) and a picture of one session (``--plot``). Every check runs before anything is
-computed; every file is written whole through a temporary file.
+(``--developing``), the volume at every price (``--levels``) and a picture of one session
+(``--plot``). With ``--trades`` the profiles are exact (volume at each traded price), with delta
+per price, and ``--compare-bars`` measures how far each bar-based allocation rule lands from them.
+Every check runs before anything is computed; every file is written whole through a temporary file.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from futures_vpoc.cli.options import TRADE_FORMATS
 from futures_vpoc.errors import DataError, UsageError
 from futures_vpoc.profile.spec import ALLOCATIONS, EXPANSIONS
 
@@ -25,7 +28,21 @@ def add_profile_parser(subparsers) -> argparse.ArgumentParser:
     """Register the ``profile`` subcommand on ``subparsers`` (from ``add_subparsers``)."""
     p = subparsers.add_parser("profile", help="session volume profiles: VPOC, value area, developing VPOC",
                               allow_abbrev=False)
-    p.add_argument("--data", required=True, help="merged bar file (.csv or .parquet)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", help="merged bar file (.csv or .parquet)")
+    source.add_argument("--trades", nargs="+", metavar="PATH",
+                        help="trade prints (DBN trades/tbbo/mbo, TickData, NinjaTrader tick, CSV/Parquet; files or a "
+                        "folder): exact profiles, volume and delta at every price")
+    p.add_argument("--trades-format", choices=TRADE_FORMATS, default="auto",
+                   help="layout of the --trades files (default: told from the content)")
+    p.add_argument("--tz", default=None, help="time zone of --trades stamps written without one (IANA name)")
+    p.add_argument("--repair", action="store_true",
+                   help="--trades: drop and count bad prints (off-grid price, size <= 0, time going back, unknown "
+                   "side, outside every session) instead of stopping at the first")
+    p.add_argument("--compare-bars", action="store_true",
+                   help="--trades: profile the 1-minute bars of the same trades with each allocation rule and "
+                   "report how far their VPOC, VAH and VAL are from the exact ones, in ticks")
+    p.add_argument("--compare-out", default=None, help="write the --compare-bars table (.csv, .parquet or .md)")
     p.add_argument("--date", default=None, help="trade date YYYY-MM-DD: print, write and plot only this date")
     scope = p.add_mutually_exclusive_group()
     scope.add_argument("--rth", action="store_true", help="profile regular trading hours only")
@@ -39,6 +56,9 @@ def add_profile_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="write the per-session table (.csv or .parquet)")
     p.add_argument("--developing", default=None,
                    help="write the per-bar developing table: timestamp, dev_vpoc, dev_vah, dev_val, prior levels")
+    p.add_argument("--levels", default=None,
+                   help="write the volume at every price of every session (.csv or .parquet; with --trades also "
+                   "buy, sell volume and delta)")
     p.add_argument("--plot", default=None, help="write a PNG of the --date session (default: the last one)")
     p.add_argument("--rows", type=int, default=20, help="sessions to print, the last ones (default 20; 0 = all)")
     return p
@@ -57,15 +77,25 @@ def _spec(args):
 
 
 def _check_outputs(args) -> None:
-    data = Path(args.data).resolve()
+    inputs = {Path(p).resolve() for p in ([args.data] if args.data else args.trades)}
+    if args.trades is None:
+        for flag in ("--compare-bars", "--compare-out", "--repair", "--tz"):
+            if getattr(args, flag[2:].replace("-", "_")) not in (None, False):
+                raise UsageError(f"{flag} works with --trades only")
+        if args.trades_format != "auto":
+            raise UsageError("--trades-format works with --trades only")
+    if args.compare_out and not args.compare_bars:
+        raise UsageError("--compare-out writes the --compare-bars table: add --compare-bars")
     for flag, name, suffixes in (("--out", args.out, TABLE_SUFFIXES), ("--developing", args.developing, TABLE_SUFFIXES),
+                                 ("--levels", args.levels, TABLE_SUFFIXES),
+                                 ("--compare-out", args.compare_out, (*TABLE_SUFFIXES, ".md")),
                                  ("--plot", args.plot, (".png",))):
         if name is None:
             continue
         if Path(name).suffix.lower() not in suffixes:
             raise UsageError(f"{flag} {name}: use a {' or '.join(suffixes)} file name")
-        if Path(name).resolve() == data:
-            raise UsageError(f"{flag} {name} is the input file; choose another name")
+        if Path(name).resolve() in inputs:
+            raise UsageError(f"{flag} {name} is an input file; choose another name")
 
 
 def _date(text):
@@ -113,26 +143,24 @@ def _select(table: pd.DataFrame, day, data: str) -> pd.DataFrame:
     return rows
 
 
-def _print_table(table: pd.DataFrame, rows: int, spec) -> None:
+def _print_table(table: pd.DataFrame, rows: int, spec, exact: bool = False) -> None:
     shown = table if rows <= 0 or len(table) <= rows else table.tail(rows)
-    print(f"{len(table):,} {spec.scope.upper()} session(s); {spec.allocation} allocation, "
+    how = "exact from trades" if exact else f"{spec.allocation} allocation"
+    print(f"{len(table):,} {spec.scope.upper()} session(s); {how}, "
           f"{spec.value_area:.0%} value area, {spec.expansion}-level expansion, tick {spec.tick:g}")
     if len(shown) < len(table):
         print(f"(the last {len(shown)}; --rows 0 prints all, --out writes all)")
-    out = shown[PRINT_COLUMNS].copy()
+    out = shown[PRINT_COLUMNS + (["trades", "delta"] if exact else [])].copy()
     out["trade_date"] = out["trade_date"].dt.strftime("%Y-%m-%d")
     print(out.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
 
 
-def cmd_profile(args) -> int:
-    """Run ``futures-vpoc profile``; returns the exit status (errors raise FuturesVpocError)."""
-    from futures_vpoc.data.barframe import atomic_write, read_merged
+def _bar_profiles(args, spec):
+    """Profiles of the merged file: (bars, sessions, developing or None, levels table or None)."""
+    from futures_vpoc.data.barframe import read_merged
     from futures_vpoc.profile.developing import developing_profile
     from futures_vpoc.profile.session import session_profiles
 
-    spec = _spec(args)
-    _check_outputs(args)
-    day = _date(args.date)
     bars = read_merged(args.data)
     want_bars = args.developing is not None or args.plot is not None
     try:
@@ -143,8 +171,70 @@ def cmd_profile(args) -> int:
             raise
         raise DataError(exc.problem, file=args.data, column=exc.column, value=exc.value, hint=exc.hint,
                         more=exc.more) from None
-    table = _select(sessions.table, day, args.data)
-    _print_table(table, args.rows, spec)
+    return bars, sessions, dev
+
+
+def _trade_profiles(args, spec):
+    """Exact profiles of ``--trades``: the :class:`~futures_vpoc.profile.exact.ExactProfiles`."""
+    from futures_vpoc.data.trades.chunk import Repairs
+    from futures_vpoc.data.trades.read import iter_trades
+    from futures_vpoc.profile.exact import exact_profiles
+
+    notes: list[str] = []
+    repairs = Repairs()
+    chunks = iter_trades(args.trades, args.trades_format, tz=args.tz, tick=spec.tick, repair=args.repair,
+                         repairs=repairs, notes=notes)
+    want_dev = args.developing is not None or args.plot is not None
+    exact = exact_profiles(chunks, spec, developing=want_dev, repair=args.repair, repairs=repairs, notes=notes)
+    for line in notes:
+        print(f"note: {line}")
+    print(f"{exact.trades:,} trades read" + (f"; repairs: {repairs.total:,} row(s) dropped" if args.repair else ""))
+    for line in repairs.lines():
+        print(f"  {line}")
+    return exact
+
+
+def _write_compare(exact, args) -> None:
+    from futures_vpoc.profile.compare import compare_bars
+    from futures_vpoc.report.trades import approximation_markdown
+
+    table = compare_bars(exact)
+    text = approximation_markdown(table, exact)
+    print(text)
+    if args.compare_out:
+        if Path(args.compare_out).suffix.lower() == ".md":
+            from futures_vpoc.data.barframe import atomic_write
+
+            atomic_write(Path(args.compare_out), lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))
+        else:
+            _write_table(table, args.compare_out)
+        print(f"wrote the comparison table to {args.compare_out}")
+
+
+def cmd_profile(args) -> int:
+    """Run ``futures-vpoc profile``; returns the exit status (errors raise FuturesVpocError)."""
+    from futures_vpoc.data.barframe import atomic_write
+
+    spec = _spec(args)
+    _check_outputs(args)
+    day = _date(args.date)
+    source = args.data if args.data else " ".join(args.trades)
+    if args.data:
+        bars, sessions, dev = _bar_profiles(args, spec)
+        levels = sessions.levels_table() if args.levels else None
+    else:
+        exact = _trade_profiles(args, spec)
+        bars, sessions, dev = exact.bars, exact.sessions, exact.developing
+        spec = exact.spec
+        levels = exact.levels_table() if args.levels else None
+    table = _select(sessions.table, day, source)
+    _print_table(table, args.rows, spec, exact=args.trades is not None)
+    if args.trades and args.compare_bars:
+        _write_compare(exact, args)
+    if args.levels:
+        rows = levels[levels["session"].isin(table.index).to_numpy()] if day is not None else levels
+        _write_table(rows.reset_index(drop=True), args.levels)
+        print(f"wrote {len(rows):,} price levels to {args.levels}")
     if args.out:
         _write_table(table.reset_index(), args.out)
         print(f"wrote {len(table):,} sessions to {args.out}")

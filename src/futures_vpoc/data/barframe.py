@@ -8,7 +8,11 @@ A BarFrame is a :class:`pandas.DataFrame` with
 * ``contract``: str, e.g. ``ESH4``;
 * ``trade_date``: datetime64[ns] (naive midnight), the CME trade date;
 * ``rth``: bool;
-* ``vix``: float64, the last VIX close published at or before the bar's END; NaN before the first.
+* ``vix``: float64, the last VIX close published at or before the bar's END; NaN before the first;
+* optionally, for bars built from trades (``futures-vpoc ticks bars``), the order-flow columns
+  :data:`FLOW_COLUMNS`: ``buy_volume``, ``sell_volume`` (float64, contracts initiated by buyers /
+  sellers; their sum is at most ``volume``) and ``trades`` (int64, prints in the bar). They are kept
+  when present and absent otherwise.
 
 The merged file is the same columns with ``timestamp`` as ISO-8601 UTC text (CSV) or a UTC
 timestamp column (Parquet), chosen by extension. :func:`read_merged` of what :func:`write_merged`
@@ -33,6 +37,8 @@ if TYPE_CHECKING:
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 BAR_COLUMNS = ("open", "high", "low", "close", "volume", "contract", "trade_date", "rth", "vix")
+FLOW_COLUMNS = {"buy_volume": "float64", "sell_volume": "float64", "trades": "int64"}
+"""Optional BarFrame columns of bars built from trades, with their dtypes (kept when all present)."""
 INDEX_NAME = "timestamp"
 _DAY_NS = 86_400_000_000_000
 _SEVEN_HOURS_NS = 7 * 3_600_000_000_000
@@ -49,7 +55,8 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        A new frame; extra columns are dropped.
+        A new frame; the :data:`FLOW_COLUMNS` are kept when all of them are present, other extra
+        columns are dropped.
 
     Raises
     ------
@@ -78,6 +85,9 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     out["trade_date"] = pd.DatetimeIndex(frame["trade_date"]).as_unit("ns").to_numpy()
     out["rth"] = frame["rth"].to_numpy(dtype=bool)
     out["vix"] = frame["vix"].to_numpy(dtype="float64")
+    if all(c in frame.columns for c in FLOW_COLUMNS):
+        for col, dtype in FLOW_COLUMNS.items():
+            out[col] = frame[col].to_numpy(dtype=dtype)
     return out
 
 
@@ -207,6 +217,7 @@ def _merged_csv_table(bars: pd.DataFrame):
             **{c: pa.array(bars[c].to_numpy(), pa.float64()) for c in (*PRICE_COLUMNS, "volume")},
             "contract": contract.cast(pa.string()), "trade_date": trade_date, "rth": rth,
             "vix": pa.array(bars["vix"].to_numpy(), pa.float64(), from_pandas=True)}
+    cols.update({c: pa.array(bars[c].to_numpy()) for c in FLOW_COLUMNS if c in bars.columns})
     return pa.table(cols)
 
 
@@ -244,14 +255,22 @@ def is_merged_header(columns) -> bool:
 def read_merged(path: str | os.PathLike) -> pd.DataFrame:
     """Read a merged file written by :func:`write_merged` (or by hand in the same layout).
 
+    A folder is read as a partitioned bar dataset (:mod:`futures_vpoc.data.partitioned`): every
+    month's partition, concatenated into one BarFrame (the whole data in memory).
+
     Raises
     ------
     DataError
-        Missing file or column, unparseable timestamps, or an index that is not strictly increasing.
+        Missing file or column, unparseable timestamps, or an index that is not strictly increasing;
+        a folder without partitions.
     """
     path = Path(path)
     if not path.exists():
         raise DataError("file not found", file=str(path), hint="check the path")
+    if path.is_dir():
+        from futures_vpoc.data.partitioned import read_any
+
+        return read_any(path)
     if path.suffix.lower() in (".parquet", ".pq"):
         # dates as datetime64, not one datetime.date object per row (10x slower to read and convert)
         raw = pd.read_parquet(path, engine="pyarrow", to_pandas_kwargs={"date_as_object": False})
@@ -290,12 +309,21 @@ def read_merged(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def file_sha256(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes, read in 1 MiB blocks (records which data a run used)."""
+    """Hex sha256 of a file's bytes, read in 1 MiB blocks (records which data a run used).
+
+    A folder (a partitioned dataset) hashes every file under it in sorted path order, each
+    relative path before its bytes, so renaming or moving a partition changes the hash too.
+    """
     import hashlib
 
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
+    path = Path(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        if path.is_dir():
+            h.update(f.relative_to(path).as_posix().encode() + b"\0")
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
     return h.hexdigest()
 

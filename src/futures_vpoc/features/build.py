@@ -141,8 +141,10 @@ def build_features(bars: pd.DataFrame, groups: Sequence[str] | None = None, chun
     bars : pandas.DataFrame
         A BarFrame (DESIGN.md section 2): prices > 0, finite; one contract at a time.
     groups : sequence of str, optional
-        Names from :data:`~futures_vpoc.features.GROUPS` (default all); columns always come in
-        GROUPS order, each group once.
+        Names from :data:`~futures_vpoc.features.spec.ALL_GROUPS` (default: the default groups
+        :data:`~futures_vpoc.features.GROUPS`; the opt-in ``orderflow`` only when named, its inputs
+        being columns of ``bars``, see :mod:`~futures_vpoc.features.orderflow`); columns always come
+        in ALL_GROUPS order, each group once.
     chunk_size : int, optional
         Most bars handed to a kernel at once (default: a whole contract segment). Bounds the
         working memory of the stream groups; the result is identical for every value (kernels

@@ -9,7 +9,15 @@ if TYPE_CHECKING:  # only annotations: the command line reads GROUPS from here w
     import pandas as pd
 
 GROUPS: tuple[str, ...] = ("price", "volume", "volatility", "profile", "vix", "calendar", "technical")
-"""Feature groups, in the order their columns appear in a :class:`FeatureTable`."""
+"""The default feature groups (what a build without ``groups`` makes), in column order."""
+
+OPT_IN_GROUPS: tuple[str, ...] = ("orderflow",)
+"""Groups built only when named (``groups=[..., "orderflow"]``, ``--features orderflow``): their
+inputs are columns most bar files lack (order flow, :mod:`futures_vpoc.features.orderflow`), so the
+default selection, and every model trained on it, stays as it was."""
+
+ALL_GROUPS: tuple[str, ...] = GROUPS + OPT_IN_GROUPS
+"""Every feature group, in the order their columns appear in a :class:`FeatureTable`."""
 
 WARMUP_UNITS: dict[str, str] = {
     "none": "no history: a value from the first bar on (unless the data lack it, e.g. VIX)",
@@ -71,7 +79,7 @@ class FeatureSpec:
         Name inside its group, e.g. ``dist_dev_vpoc_ticks``; counts in a name are bars unless the
         name says otherwise (``pct_252_sessions``).
     group : str
-        One of :data:`GROUPS`; the table column is ``f"{group}_{name}"``.
+        One of :data:`ALL_GROUPS`; the table column is ``f"{group}_{name}"``.
     lag : int
         Bars between the newest bar the value uses and the bar it is stamped on: 0 = uses bar
         t's close, known at the end of bar t.
@@ -122,7 +130,7 @@ class FeatureTable:
     ----------
     frame : pandas.DataFrame
         Index = the BarFrame's index (``timestamp``, bar start, UTC); one float64 column per
-        feature named ``<group>_<name>``, in :data:`GROUPS` order then registry order. NaN while
+        feature named ``<group>_<name>``, in :data:`ALL_GROUPS` order then registry order. NaN while
         a feature is warming up or undefined (never zero-filled).
     specs : tuple of FeatureSpec
         One per column, same order.

@@ -400,8 +400,9 @@ def _read_json(path: Path) -> dict | None:
 
 def _registry() -> dict:
     from futures_vpoc.features.registry import all_specs
+    from futures_vpoc.features.spec import ALL_GROUPS
 
-    return {s.column: s for s in all_specs()}
+    return {s.column: s for s in all_specs(ALL_GROUPS)}
 
 
 def _features(names: list[str]) -> list[dict]:

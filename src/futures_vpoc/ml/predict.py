@@ -215,8 +215,9 @@ def _check_warmup(member: Member, seen: np.ndarray, first_missing: np.ndarray, s
     """Refuse a file on which an input has no value on any bar to predict, or (with ``--start``)
     whose history before ``start`` is shorter than a feature's declared warm-up."""
     from futures_vpoc.features.registry import all_specs
+    from futures_vpoc.features.spec import ALL_GROUPS
 
-    warm = {s.column: str(s.warmup) for s in all_specs()}
+    warm = {s.column: str(s.warmup) for s in all_specs(ALL_GROUPS)}
     empty = [n for n, s in zip(member.feature_names, seen) if not s]
     if empty:
         raise DataError(f"feature {empty[0]} (warm-up {warm.get(empty[0], '?')}) has no value on any bar to predict"

@@ -20,8 +20,29 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from futures_vpoc.errors import UsageError
 from futures_vpoc.ml.bundle import Bundle
 from futures_vpoc.ml.predict import PredictionTable, _facts, _frame, _notes, check_fit, decisions, plan_rows, to_prob
+
+
+NOT_LIVE_GROUPS = ("orderflow",)
+"""Feature groups the live engine has no step for (their inputs are not in a bar stream)."""
+
+
+def refuse_not_live(bundle: Bundle) -> None:
+    """Refuse, in one line, a model whose inputs include a group the live engine lacks (``orderflow``).
+
+    Raises
+    ------
+    UsageError
+        Naming the group and pointing to ``futures-vpoc predict``, which builds it.
+    """
+    for m in bundle.members:
+        groups = set(m.inference.get("groups") or ()) | {n.split("_", 1)[0] for n in m.feature_names}
+        found = [g for g in NOT_LIVE_GROUPS if g in groups]
+        if found:
+            raise UsageError(f"replay: the model {bundle.path} uses the {found[0]} feature group and the live "
+                             f"engine has no order-flow group; use `futures-vpoc predict` on the same bars")
 
 
 class LiveModel:
@@ -36,6 +57,7 @@ class LiveModel:
         from futures_vpoc.features.common import Context
         from futures_vpoc.features.live import LiveFeatures
 
+        refuse_not_live(bundle)
         self.bundle = bundle
         self.engines, self.columns = [], []
         for m in bundle.members:
@@ -93,6 +115,7 @@ def replay_bars(bundle: Bundle, bars: pd.DataFrame, *, start=None, allow_overlap
     PredictionTable
         The same columns and facts as ``predict``'s.
     """
+    refuse_not_live(bundle)
     check_fit(bundle, bars, source)
     out, in_training, overlap = plan_rows(bundle, bars, start, allow_overlap, source)
     live = LiveModel(bundle)
@@ -111,4 +134,4 @@ def replay_bars(bundle: Bundle, bars: pd.DataFrame, *, start=None, allow_overlap
                            _notes(bundle, prob[out], overlap))
 
 
-__all__ = ["LiveModel", "replay_bars"]
+__all__ = ["LiveModel", "NOT_LIVE_GROUPS", "refuse_not_live", "replay_bars"]

@@ -138,9 +138,10 @@ def plot_session(bars: pd.DataFrame, developing: DevelopingProfile, session: int
         right.annotate(f"{text} {price:.2f}", (1.0, price), xycoords=("axes fraction", "data"), xytext=(-3, 2),
                        textcoords="offset points", ha="right", va="bottom", fontsize=8, color=color)
     spec = sessions.spec
+    # an exact profile (profile.exact) counts its prints: its volume is at the traded prices, no allocation
+    how = "exact from trades" if "trades" in sessions.table.columns else f"{spec.allocation} allocation"
     fig.suptitle(f"{row['contract']}  trade date {row['trade_date']:%Y-%m-%d}  ({spec.scope.upper()} session, "
-                 f"{spec.allocation} allocation, {spec.value_area:.0%} value area, {spec.expansion}-level)",
-                 fontsize=11)
+                 f"{how}, {spec.value_area:.0%} value area, {spec.expansion}-level)", fontsize=11)
     path = Path(path)
     fig.savefig(path, format="png", bbox_inches="tight")
     return path

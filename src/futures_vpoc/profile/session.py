@@ -158,6 +158,30 @@ class SessionProfiles:
         return make_profile(self.spec, int(self.base[j]), vol, float(row["profile_total"]), str(row["contract"]),
                             (row["trade_date"],))
 
+    def levels_table(self, **per_level: np.ndarray) -> pd.DataFrame:
+        """Volume at every level holding volume, session by session, ascending price.
+
+        Parameters
+        ----------
+        **per_level : numpy.ndarray, each shaped like :attr:`hist`
+            More per-level columns (e.g. buy and sell volume of an exact profile).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``session`` (row of :attr:`table`), ``trade_date``, ``contract``, ``price``
+            (points), ``volume``, then ``per_level``'s keys.
+        """
+        counts = np.diff(self.offsets)
+        session = np.repeat(np.arange(len(counts)), counts)
+        level = np.repeat(self.base, counts) + (np.arange(len(self.hist)) - np.repeat(self.offsets[:-1], counts))
+        held = self.hist > 0
+        cols = {"session": session[held], "trade_date": self.table["trade_date"].to_numpy()[session[held]],
+                "contract": self.table["contract"].to_numpy()[session[held]],
+                "price": level[held] * self.spec.tick, "volume": self.hist[held]}
+        cols.update({k: v[held] for k, v in per_level.items()})
+        return pd.DataFrame(cols)
+
     def find(self, trade_date) -> list[int]:
         """Rows of the sessions of ``trade_date`` (one, or two when a roll splits the date)."""
         day = pd.Timestamp(trade_date).normalize()

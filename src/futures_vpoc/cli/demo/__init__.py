@@ -67,6 +67,9 @@ def add_demo_parser(subparsers) -> argparse.ArgumentParser:
     src.add_argument("--dataset", choices=("synthetic", "sp500-daily", "es-minute"), default="synthetic",
                      help="synthetic 1-minute ES + VIX (default), real daily S&P 500 + VIX, or real ES 1-minute "
                      "bars of 14 dates in 2013 + VIX (a chain illustration: too short for meaningful figures)")
+    p.add_argument("--trades", default=None, nargs="+", metavar="PATH",
+                   help="the trade prints behind --data (any layout `profile --trades` reads): the report adds how "
+                   "far the bar-based profiles are from the exact ones (the synthetic market writes its own)")
     p.add_argument("--seed", type=int, default=7, help="seed of the synthetic market and of training (default 7)")
     p.add_argument("--signal", type=float, default=3.0,
                    help="planted VPOC pull of the synthetic market, 0 = none (default 3, modest)")
@@ -112,6 +115,11 @@ def cmd_demo(args, run: Callable[[list[str]], int]) -> int:
     _check_numbers(args)
     if args.data and not Path(args.data).is_file():
         raise DataError("file not found", file=args.data, hint="--data takes a merged file (futures-vpoc data merge)")
+    if args.trades and not args.data:
+        raise UsageError("--trades names the prints behind --data; the synthetic market writes its own")
+    for path in args.trades or ():
+        if not Path(path).exists():
+            raise DataError("file not found", file=path, hint="--trades takes trade files or a folder of them")
     demo = Demo(args, run)
     prepare_folder(demo.state.out)
     try:

@@ -78,9 +78,10 @@ def summary_lines(demo: Demo) -> list[str]:
     """The closing table: which stages ran or were skipped (and why), accuracy vs baseline, each
     strategy's Sharpe and P&L, the report."""
     st = demo.state
-    lines = ["", "stage".ljust(12) + "outcome", "-" * 78]
+    width = max([12, *(len(name) + 2 for name, _, _ in st.stages)])
+    lines = ["", "stage".ljust(width) + "outcome", "-" * 78]
     for name, outcome, why in st.stages:
-        lines.append(f"{name}".ljust(12) + (outcome if outcome == "ran" else f"skipped: {_short(why)}"))
+        lines.append(f"{name}".ljust(width) + (outcome if outcome == "ran" else f"skipped: {_short(why)}"))
     lines += ["", "result".ljust(28) + "value", "-" * 78]
     if st.train_dir is not None and (st.train_dir / "summary.json").is_file():
         s = json.loads((st.train_dir / "summary.json").read_text())

@@ -57,6 +57,9 @@ class DemoState:
     sessions: object = None  # the per-session profile table
     profile_png: Path | None = None
     profile_caption: str = ""
+    trades_file: Path | None = None  # the prints behind the bars, when there are any
+    compare: object = None  # the bar-approximation table of the exact-profile stage
+    compare_caption: str = ""
     train_dir: Path | None = None
     backtest_dir: Path | None = None
     scaleup_dir: Path | None = None

@@ -51,6 +51,7 @@ def data_stage(demo: Demo) -> None:
     a, st = demo.args, demo.state
     if a.data:
         st.data_file = Path(a.data).resolve()
+        st.trades_file = [str(Path(t).resolve()) for t in a.trades] if a.trades else None
         # exit 1 = problems found and listed (the report shows them); the demo goes on with the file
         demo.stage("data", ["data", "check", str(st.data_file)], keep=(r"\S",), ok=(0, 1))
     elif a.dataset in SAMPLE_FILES:
@@ -59,8 +60,10 @@ def data_stage(demo: Demo) -> None:
     else:
         end = pd.Timestamp(SYNTH_START) + pd.DateOffset(months=a.months) - pd.Timedelta(days=1)
         st.data_file = st.out / "data" / "synthetic_es_vix.parquet"
+        st.trades_file = st.out / "data" / "synthetic_trades.parquet"
         demo.stage("data", keep=(r"\S",), argv=["data", "synth", "--out", str(st.data_file), "--start", SYNTH_START,
-                            "--end", f"{end:%Y-%m-%d}", "--seed", str(a.seed), "--signal", f"{a.signal:g}"])
+                            "--end", f"{end:%Y-%m-%d}", "--seed", str(a.seed), "--signal", f"{a.signal:g}",
+                            "--trades", str(st.trades_file)])
     st.bars = read_merged(st.data_file)
     st.check = check_bars(st.bars)
     st.daily = _is_daily(st.check)
@@ -98,6 +101,24 @@ def profile_stage(demo: Demo) -> None:
         st.profile_caption = (f"The last session ({row['contract']}, trade date {pd.Timestamp(row['trade_date']):%Y-%m-%d}"
                               "): candles with RTH shaded, the developing VPOC and value area as each bar closed, "
                               "and the finished volume histogram.")
+    if st.trades_file:
+        exact_profile_stage(demo)
+
+
+def exact_profile_stage(demo: Demo) -> None:
+    """Exact profiles of the trade prints behind the bars, and how far the bar-based ones are from them."""
+    from futures_vpoc.config import ES_TICK_SIZE
+    from futures_vpoc.report.trades import approximation_caption
+
+    st = demo.state
+    folder = st.out / "profile"
+    table, exact = folder / "bar_vs_exact.csv", folder / "exact_sessions.parquet"
+    files = st.trades_file if isinstance(st.trades_file, list) else [str(st.trades_file)]
+    demo.stage("exact-profile", ["profile", "--trades", *files, "--compare-bars", "--compare-out", str(table),
+                                 "--out", str(exact), "--rows", "3"])
+    st.compare = pd.read_csv(table)
+    sessions = pd.read_parquet(exact)
+    st.compare_caption = approximation_caption(int(sessions["trades"].sum()), len(sessions), ES_TICK_SIZE)
 
 
 def _features_flag(demo: Demo) -> list[str]:
@@ -253,7 +274,7 @@ def report_stage(demo: Demo) -> Path:
                         profile_png=Path(st.profile_png).read_bytes(), profile_caption=st.profile_caption,
                         sessions=st.sessions, train_dir=st.train_dir, backtest_dir=st.backtest_dir,
                         scaleup_dir=st.scaleup_dir, ensemble_dir=st.ensemble_dir, holdout_dir=st.holdout_dir,
-                        stage_times=tuple(st.times),
+                        stage_times=tuple(st.times), compare=st.compare, compare_caption=st.compare_caption,
                         notes=tuple(st.notes), stages=tuple(st.stages))
     st.report = write_demo_report(inputs, st.out / "report.html")
     root = st.out.resolve().parent

@@ -146,14 +146,16 @@ def contract_column(values: pa.ChunkedArray | pa.Array, near: dt.date | None,
     if enc.null_count:
         raise fail("missing contract symbol", lines, first_null(enc), column=column,
                    hint="fill the symbol column")
-    names = [_normalise_symbol(s) for s in enc.dictionary.to_pylist()]
+    names = [normalise_symbol(s) for s in enc.dictionary.to_pylist()]
     codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32)
     uniq = sorted(set(names))  # two spellings of one symbol share a code
     remap = np.asarray([uniq.index(n) for n in names], dtype=np.int32)
     return remap[codes] if len(codes) else codes, uniq
 
 
-def _normalise_symbol(sym: str) -> str:
+def normalise_symbol(sym: str) -> str:
+    """A contract symbol in its normal spelling (``esh4 `` -> ``ESH4``; ``ESH24`` keeps its two-digit
+    year); other text stripped, as written."""
     parts = split_code(sym)
     if parts is None:
         return sym.strip()

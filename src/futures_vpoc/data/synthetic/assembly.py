@@ -16,7 +16,7 @@ from futures_vpoc.calendar import assign_sessions, globex_sessions
 from futures_vpoc.data.barframe import conform
 from futures_vpoc.data.synthetic.calendar_path import _clock_minutes, _minute_grid, _session_contracts
 from futures_vpoc.data.synthetic.config import SynthConfig
-from futures_vpoc.data.synthetic.prices import _bar_range, _price_kernel
+from futures_vpoc.data.synthetic.prices import _bar_range, _price_kernel, prints_needed
 from futures_vpoc.data.synthetic.processes import _LOG_VOL_VAR, _SD_MINUTE, _closed_gap_sd, _log_vol, _volumes
 from futures_vpoc.data.synthetic.seasonality import _sigma0, _vol_season, _volume_season
 from futures_vpoc.data.synthetic.vix import _daily_moves, _vix_closes, _vix_dates
@@ -29,8 +29,9 @@ class _Paths:
     """Internals of one simulation (for :func:`synthesize` and the tests); arrays over emitted bars.
 
     ``stamps`` UTC ns; ``session`` row of ``sessions``; ``open_ high low close`` ticks (int64);
-    ``volume`` contracts; ``vpoc_prev`` the developing VPOC (ticks) the kernel used for the bar,
-    NaN on a session's first bar; ``grid_minutes`` how many grid minutes there were in all.
+    ``volume`` contracts (at least the prints the bar's prices need); ``kernel_volume`` the volume
+    the price kernel's developing VPOC saw (``volume`` before that floor); ``vpoc_prev`` the
+    developing VPOC (ticks) the kernel used for the bar, NaN on a session's first bar; ``grid_minutes`` how many grid minutes there were in all.
     """
 
     sessions: pd.DataFrame
@@ -41,6 +42,7 @@ class _Paths:
     low: np.ndarray
     close: np.ndarray
     volume: np.ndarray
+    kernel_volume: np.ndarray
     vpoc_prev: np.ndarray
     codes: np.ndarray
     vix: pd.Series
@@ -78,13 +80,17 @@ def _simulate(config: SynthConfig) -> _Paths:
         float(np.rint(config.start_price / config.tick)), config.signal * config.pull_rate, config.pull_cap)
     stamps, session, open_, close = grid[traded], session[traded], open_[traded], close[traded]
     high, low = _bar_range(rng, open_, close, sd[traded])
+    # a bar is drawn by whole-contract prints (open, the extremes, close: data.synthetic.trades), so
+    # it holds at least as many contracts as its prices need prints; the range is drawn after the
+    # volume, so ~1 % of the bars (thin minutes with a wide range) are raised by 1 to 3 contracts
+    bar_volume = np.maximum(volume[traded], prints_needed(open_, high, low, close).astype(volume.dtype))
     publish = publication_times(sessions.index).as_unit("ns").asi8
     rv, ret = _daily_moves(stamps, session, open_, close, publish)
     has_vix = _vix_dates(sessions) & np.isfinite(rv) & (rv > 0)
     state_vol = config.annual_vol * np.exp(state)  # E[RV^2 | d] = state_vol^2
     vix = _vix_closes(rng, sessions.index[has_vix], rv[has_vix], state_vol[has_vix], ret[has_vix],
                       config.vix_premium)
-    return _Paths(sessions, stamps, session, open_, high, low, close, volume[traded], vpoc_prev[traded],
+    return _Paths(sessions, stamps, session, open_, high, low, close, bar_volume, volume[traded], vpoc_prev[traded],
                   codes, vix, n)
 
 

@@ -133,3 +133,22 @@ def _bar_range(rng: np.random.Generator, open_: np.ndarray, close: np.ndarray,
     low = np.minimum(bottom, np.minimum(open_, close))
     return high, low
 
+
+def prints_needed(open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
+    """The fewest trade prints that make a bar with these prices (1 to 4).
+
+    The prints go open, one extreme, the other extreme, close; a price equal to the one before it
+    needs no print of its own, and the cheaper of the two orders (high first, low first) counts.
+
+    Parameters
+    ----------
+    open_, high, low, close : numpy.ndarray, shape (n,)
+        Prices, ticks or index points (compared for equality only); no NaN.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n,)
+    """
+    high_first = 1 + (high != open_).astype(np.int64) + (low != high) + (close != low)
+    low_first = 1 + (low != open_).astype(np.int64) + (high != low) + (close != high)
+    return np.minimum(high_first, low_first)

@@ -20,7 +20,19 @@ from futures_vpoc.data.validate.messages import _num
 
 PLAUSIBLE_POINTS = (300.0, 20_000.0)
 """Least and greatest median close (index points) accepted as an ES/MES price."""
-_EVER = "ES has traded between ~666 (2009) and ~7,000 (2026)"
+EVER = "ES has traded between ~666 (2009) and ~7,000 (2026)"
+
+
+def scale_guess(median: float, what: str) -> str:
+    """What scale a file whose median price is ``median`` (outside :data:`PLAUSIBLE_POINTS`) is
+    probably in, as a hint (``what``: "bars" or "trades")."""
+    low, high = PLAUSIBLE_POINTS
+    scales = ((100, "cents or ×100"), (10_000, "units of 1e-4 (×10000)"), (1e9, "fixed-point units of 1e-9"))
+    guess = next((f"the file may be in {name} (divide by {f:g})" for f, name in scales if low <= median / f <= high),
+                 f"check that the file holds ES or MES {what} in index points")
+    if median < low and low <= median * 100 <= high:
+        guess = "the prices may be divided by 100 (÷100); multiply them by 100"
+    return guess
 
 
 def check_scale(raw: RawBars) -> None:
@@ -44,14 +56,10 @@ def check_scale(raw: RawBars) -> None:
     low, high = PLAUSIBLE_POINTS
     if low <= median <= high:
         return
-    scales = ((100, "cents or ×100"), (10_000, "units of 1e-4 (×10000)"), (1e9, "fixed-point units of 1e-9"))
-    guess = next((f"the file may be in {name} (divide by {f:g})" for f, name in scales if low <= median / f <= high),
-                 "check that the file holds ES or MES bars in index points")
-    if median < low and low <= median * 100 <= high:
-        guess = "the prices may be divided by 100 (÷100); multiply them by 100"
+    guess = scale_guess(median, "bars")
     first = int(np.argmin(raw.row)) if len(raw.row) else 0
-    raise fail(f"median close {median:g} is not an ES price in index points ({_EVER})", raw.lines,
+    raise fail(f"median close {median:g} is not an ES price in index points ({EVER})", raw.lines,
                int(raw.row[first]), column="close", value=_num(raw.close[first]), hint=guess)
 
 
-__all__ = ["PLAUSIBLE_POINTS", "check_scale"]
+__all__ = ["EVER", "PLAUSIBLE_POINTS", "check_scale", "scale_guess"]

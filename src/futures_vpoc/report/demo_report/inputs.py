@@ -59,6 +59,12 @@ class DemoInputs:
         Extra lines for the reader (stages skipped for time, data caveats).
     stages : tuple of (str, str, str)
         Each stage's name, ``"ran"`` or ``"skipped"``, and the wall time or the reason, in order.
+    compare : pandas.DataFrame or None
+        The bar-approximation table (``futures_vpoc.profile.compare.compare_bars``: per allocation
+        rule, the VPOC/VAH/VAL distances from the exact profiles of the trades, in ticks), when
+        the data came with its trade prints; None otherwise.
+    compare_caption : str
+        What the table compares (prints, sessions, tick).
     report_dir : pathlib.Path or None
         Folder the page is written to; links to the runs' own pages are relative to it. None:
         the current directory (:func:`write_demo_report` sets it to the file's folder).
@@ -79,4 +85,6 @@ class DemoInputs:
     stage_times: tuple = ()
     notes: tuple = field(default_factory=tuple)
     stages: tuple = ()
+    compare: pd.DataFrame | None = None
+    compare_caption: str = ""
     report_dir: Path | None = None

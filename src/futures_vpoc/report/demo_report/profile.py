@@ -12,6 +12,8 @@ import pandas as pd
 from futures_vpoc.report.common import esc, num
 from futures_vpoc.report.demo_report.inputs import DemoInputs
 from futures_vpoc.report.demo_report.pieces import _img, _lead, _not_run, _table
+from futures_vpoc.report.trades import HEADER as COMPARE_HEADER
+from futures_vpoc.report.trades import approximation_rows
 
 
 SESSION_COLUMNS = (("trade_date", "Trade date"), ("contract", "Contract"), ("vpoc", "VPOC"), ("val", "VAL"),
@@ -48,4 +50,7 @@ def _profile(inputs: DemoInputs) -> str:
         out.append(_not_run("Session table: not run."))
     else:
         out += [f"<h3>The last {min(10, len(s))} of {len(s):,} sessions [index points]</h3>", _session_table(s)]
+    if inputs.compare is not None:
+        out += ["<h3>How far bar-based profiles are from the exact ones</h3>", _lead(inputs.compare_caption),
+                _table(COMPARE_HEADER, approximation_rows(inputs.compare), numeric=True)]
     return "".join(out)
