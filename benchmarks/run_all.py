@@ -20,10 +20,12 @@ from _common import SCALE_ENV, WORK, results_markdown, scale, section  # noqa: E
 import bench_backtest  # noqa: E402
 import bench_cli  # noqa: E402
 import bench_evaluate  # noqa: E402
+import bench_executor  # noqa: E402
 import bench_features  # noqa: E402
 import bench_load  # noqa: E402
 import bench_merge  # noqa: E402
 import bench_onnx  # noqa: E402
+import bench_partitioned  # noqa: E402
 import bench_predict  # noqa: E402
 import bench_profile  # noqa: E402
 import bench_replay  # noqa: E402
@@ -31,6 +33,7 @@ import bench_signals  # noqa: E402
 import bench_stages  # noqa: E402
 import bench_synth  # noqa: E402
 import bench_train  # noqa: E402
+import bench_trades  # noqa: E402
 
 SECTIONS = (
     ("command line start-up (whole process)", bench_cli),
@@ -38,7 +41,9 @@ SECTIONS = (
     ("loading 1M-row files", bench_load),
     ("data merge of 1M bars plus VIX (whole process)", bench_merge),
     ("volume profiles (one core)", bench_profile),
+    ("exact profiles from trades: kernel, whole process, memory from 10M to 100M prints", bench_trades),
     ("features (1M bars, all groups)", bench_features),
+    ("features month by month over 20 years of partitions (~7M bars, whole process, peak memory)", bench_partitioned),
     ("backtest engine (1M bars, stops and targets)", bench_backtest),
     ("backtest --signals: 1,000 columns x 100,000 bars (whole process) vs vectorbt from_signals", bench_signals),
     ("test statistics (1M predictions, 1,000 session-block replicates)", bench_evaluate),
@@ -47,6 +52,7 @@ SECTIONS = (
     ("live features one bar at a time vs the batch build (replay's engine)", bench_replay),
     ("predict of 1M bars (whole process) and replay of a trained model bar by bar", bench_predict),
     ("every stage on 1M bars: whole process beside the work in process", bench_stages),
+    ("walk-forward, 4 folds (whole process): --executor local with 2 workers vs serial", bench_executor),
 )
 RESULTS = Path(__file__).resolve().parent / "results.md"
 

@@ -27,6 +27,7 @@ import argparse
 from pathlib import Path
 
 from futures_vpoc.backtest.spec import PRESETS, ROLL_MODES, STRATEGIES
+from futures_vpoc.cli.scaleup import add_executor_flags
 from futures_vpoc.errors import UsageError
 
 DEFAULT_WITH_MODEL = ("model", "vpoc_reversion", "vpoc_breakout", "buy_hold", "ma_cross", "random")
@@ -97,6 +98,7 @@ def add_backtest_parser(subparsers) -> argparse.ArgumentParser:
                          "rank = forward-return rank")
     wf.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     wf.add_argument("--device", default=None, help="training device: auto, cpu, cuda or cuda:N (default auto)")
+    add_executor_flags(wf)
     return p
 
 

@@ -16,6 +16,10 @@ Both stop before any feature is built when the file holds too few sessions for t
 its reason printed and listed under ``skipped_members`` in ``ensemble.json``; fewer than 2 usable
 members (of 2 or more asked) is a one-line usage error (exit 2).
 
+The runs are independent trainings: ``--executor local --workers N`` trains N at once in a process
+pool, ``--executor ray [--ray-address ADDR]`` on a Ray cluster (:mod:`futures_vpoc.ml.executor`);
+the results are combined in ladder/group order, so the output is that of the default ``serial``.
+
 ``--output_dir DIR`` is used as is when it does not exist or is empty, else a new
 ``DIR/run_YYYYMMDD_HHMMSS`` (nothing is overwritten). Exit status 0 when the report was written,
 2 for a usage or data error.
@@ -29,8 +33,23 @@ from pathlib import Path
 
 from futures_vpoc.errors import DataError, UsageError
 
+EXECUTORS = ("serial", "local", "ray")  # futures_vpoc.ml.executor.EXECUTORS (parsers stay text only)
 SCALEUP_DIR = "runs/scaleup"
 ENSEMBLE_DIR = "runs/ensemble"
+
+
+def add_executor_flags(parser) -> None:
+    """``--executor``, ``--workers``, ``--ray-address`` on an argparse parser or group (text only)."""
+    parser.add_argument("--executor", choices=EXECUTORS, default="serial",
+                        help="how the independent trainings run: serial (one after another, in this process), "
+                             "local (a pool of --workers processes) or ray (a Ray cluster; "
+                             "pip install 'futures-vpoc[ray]') (default serial)")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="trainings at once with --executor local or ray (default: every core); each "
+                             "uses cores/N torch threads")
+    parser.add_argument("--ray-address", "--ray_address", dest="ray_address", default=None, metavar="ADDR",
+                        help="with --executor ray: the cluster to join (ray.init(address=ADDR)); "
+                             "default a local cluster of --workers CPUs")
 
 
 def _train_parser(subparsers) -> argparse.ArgumentParser:
@@ -61,6 +80,7 @@ def add_scaleup_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--val_tolerance", "--val-tolerance", dest="val_tolerance", type=float, default=0.0,
                    help="a rung passes the validation gate when its best validation loss is below the "
                         "previous rung's + this x |previous| (default 0: any improvement)")
+    add_executor_flags(p)
     return p
 
 
@@ -76,6 +96,7 @@ def add_ensemble_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--groups", nargs="+", metavar="GROUP", choices=GROUPS, default=None,
                    help=f"feature groups, one member each: {' '.join(GROUPS)} (default price volume volatility); "
                         "replaces --features")
+    add_executor_flags(p)
     return p
 
 
@@ -156,15 +177,17 @@ def _analyze(run_dir: Path) -> None:
 
 def cmd_scaleup(args) -> int:
     """Run ``futures-vpoc scale-up``; 0 when the table was written."""
+    from futures_vpoc.ml.executor import ExecutorSpec
     from futures_vpoc.ml.scaleup import parse_ladder, run_scaleup, write_scaleup_report
 
     ladder = parse_ladder(args.ladder)
+    spec = ExecutorSpec.from_args(args)
     config, bars, out, meta = _common(args, SCALEUP_DIR, ("hidden_dims",), "scale-up")
     data = _dataset(bars, config, config.features)
     out_dir = _out_dir(out)
     config = config.replace(output_dir=str(out_dir))
     result = run_scaleup(config, data, out_dir, ladder, val_tolerance=args.val_tolerance, meta=meta,
-                         after_run=_analyze)
+                         after_run=_analyze, executor=spec)
     js, md = write_scaleup_report(result)
     winner = result.winner.arch if result.winner else "none"
     stop = f"; stopped at {result.stopped_at} (gate failed)" if result.stopped_at else "; every rung passed"
@@ -177,8 +200,10 @@ def cmd_ensemble(args) -> int:
     """Run ``futures-vpoc ensemble``; 0 when the report was written."""
     from futures_vpoc.labels import is_binary
     from futures_vpoc.ml.ensemble import DEFAULT_GROUPS, MEMBER_DIMS, run_ensemble, write_ensemble_report
+    from futures_vpoc.ml.executor import ExecutorSpec
 
     groups = tuple(dict.fromkeys(args.groups or DEFAULT_GROUPS))
+    spec = ExecutorSpec.from_args(args)
     if args.target is not None and not is_binary(args.target):
         raise UsageError("ensemble combines probabilities of 'up': use --target direction (or up_or_not)")
     config, bars, out, meta = _common(args, ENSEMBLE_DIR, ("features",), "ensemble")
@@ -187,7 +212,7 @@ def cmd_ensemble(args) -> int:
     datas, skipped = _member_datasets(bars, config, groups)
     out_dir = _out_dir(out)
     config = config.replace(output_dir=str(out_dir))
-    result = run_ensemble(config, datas, out_dir, meta=meta, after_run=_analyze, skipped=skipped)
+    result = run_ensemble(config, datas, out_dir, meta=meta, after_run=_analyze, skipped=skipped, executor=spec)
     js, md = write_ensemble_report(result)
     if result.aligned_note:
         print(f"ensemble: {result.aligned_note}", flush=True)

@@ -23,6 +23,13 @@ Each fold
        Every predicted bar is checked (RuntimeError otherwise, also under ``python -O``) to lie at
        or after the training window's end + purge and after the last bar the checkpoint's dataset saw.
 
+The folds are independent trainings (:func:`_fold_task`), run by :func:`futures_vpoc.ml.executor.run_tasks`
+with ``--executor serial|local|ray`` (``--workers N``, ``--ray-address ADDR``) and taken back in fold
+order, so the output is the same under every executor. A fold that finished writes
+``fold_KK/done.json``; running the same command again into the same ``--output_dir`` trains only the
+folds without one (an interrupted fold's folder is removed and trained again) and refuses fold runs
+of other settings.
+
 Then the out-of-sample probabilities are stitched into one series and the model strategy, the
 rule strategies and the baselines run via :func:`futures_vpoc.backtest.run.run_backtest` on the
 same bars (first slice start to last slice end, rule signals flat outside the slices). Writes
@@ -212,48 +219,110 @@ def _predict_slice(bars: pd.DataFrame, fold: WFFold, run_dir: Path, cfg, purge: 
     return prob, info
 
 
-def cmd_walkforward(args) -> int:
-    """Run ``futures-vpoc backtest --walk-forward``; prints one line per fold and per strategy."""
+def _fold_task(bars: pd.DataFrame, fold: WFFold, cfg, run_dir: str, purge: int) -> dict:
+    """Train one fold into ``run_dir`` and predict its test slice (an executor task, picklable).
+
+    A folder left by an interrupted attempt (no ``done.json``) is removed first, so the fold
+    reruns clean. Returns the slice's probabilities and the fold's record for ``walkforward.json``.
+    """
     from futures_vpoc.dataset import build_dataset
+    from futures_vpoc.ml.executor import clear_unfinished
     from futures_vpoc.ml.inputs import TrainData
     from futures_vpoc.ml.trainer import Trainer
 
+    run_dir = Path(run_dir)
+    clear_unfinished(run_dir)
+    window = bars.iloc[fold.train_start: fold.train_end]
+    ds = build_dataset(window, groups=list(cfg.features) if cfg.features else None, target=cfg.target,
+                       horizon=cfg.horizon, data_fraction=cfg.data_fraction, chunk_size=cfg.chunk_size)
+    result = Trainer(cfg.replace(output_dir=str(run_dir), baselines=False), TrainData.from_dataset(ds), run_dir,
+                     console=False, meta={"walk_forward_fold": fold.index}).fit()
+    prob, info = _predict_slice(bars, fold, run_dir, cfg, purge)
+    summary = result.summary or {}
+    record = {
+        "fold": fold.index, "run_dir": str(run_dir),
+        "train_start": bars.index[fold.train_start].isoformat(),
+        "train_end": bars.index[fold.train_end - 1].isoformat(),
+        "purge_bars": purge,
+        "test_start": fold.test_from.isoformat(), "test_end": fold.test_until.isoformat(),
+        "n_train_bars": fold.train_end - fold.train_start, "n_test_bars": fold.test_end - fold.test_start,
+        "n_train_rows": int(ds.counts["n_train"]), "n_val_rows": int(ds.counts["n_val"]),
+        "stop_reason": result.stop_reason,
+        "inner_test_accuracy": summary.get("test_accuracy"), "best_epoch": summary.get("best_epoch"),
+        **info}
+    return {"prob": prob, "record": record}
+
+
+def fold_tasks(bars: pd.DataFrame, folds: list[WFFold], cfg, runs: Path, purge: int, data_sha256: str = "") -> list:
+    """One :class:`futures_vpoc.ml.executor.Task` per fold, its folder ``runs/fold_KK``; the
+    fingerprint (training settings, data hash, the fold's rows) decides what a rerun may reuse."""
+    from futures_vpoc.ml.executor import Task
+
+    settings = json.dumps(json_safe(cfg.to_dict()), sort_keys=True, default=str)
+    tasks = []
+    for fold in folds:
+        run_dir = runs / f"fold_{fold.index:02d}"
+        rows = (fold.train_start, fold.train_end, fold.test_start, fold.test_end, purge)
+        tasks.append(Task(run_dir.name, _fold_task, (bars, fold, cfg, str(run_dir), purge), folder=str(run_dir),
+                          fingerprint=f"{data_sha256}|{rows}|{settings}"))
+    return tasks
+
+
+STUDY = "study.json"
+
+
+def _claim_runs(runs: Path, settings: dict) -> str:
+    """Refuse fold runs of other settings in ``runs`` (before any slow work); a rerun of the same
+    settings resumes. Returns the text of ``runs/study.json``, written once the folds are known."""
+    text = json.dumps(json_safe(settings), indent=2, sort_keys=True, default=str) + "\n"
+    path = runs / STUDY
+    if runs.exists() and any(runs.iterdir()):
+        try:
+            same = path.read_text(encoding="utf-8") == text
+        except OSError:
+            same = False
+        if not same:
+            raise UsageError(f"{runs} already holds fold runs of other settings (or of an older version); "
+                             "choose another --output_dir")
+    return text
+
+
+def cmd_walkforward(args) -> int:
+    """Run ``futures-vpoc backtest --walk-forward``; prints one line per fold and per strategy.
+
+    The folds train through :func:`futures_vpoc.ml.executor.run_tasks` (``--executor``,
+    ``--workers``, ``--ray-address``); a rerun into the same ``--output_dir`` with the same settings
+    reuses the folds already finished and trains only the others.
+    """
+    from futures_vpoc.data.barframe import file_sha256
+    from futures_vpoc.ml.executor import ExecutorSpec, run_tasks
+
     config = backtest_config(args)  # refuses bad cost flags before the slow part
+    spec = ExecutorSpec.from_args(args)
     out = Path(args.output_dir)
     cfg = _train_config(args, out)
     runs = out / RUNS_DIR
-    if runs.exists() and any(runs.iterdir()):
-        raise UsageError(f"{runs} already holds fold runs; choose another --output_dir")
+    rolling = getattr(args, "wf_window", "expanding") == "rolling"
+    sha = file_sha256(args.data) if Path(args.data).is_file() else ""
+    study = _claim_runs(runs, {"data_sha256": sha, "train_months": args.wf_train_months, "test_months": args.wf_test_months,
+                       "step_months": args.wf_step_months, "window": "rolling" if rolling else "expanding",
+                       "train_config": cfg.to_dict()})
     bars = read_merged(args.data)
     purge = int(cfg.horizon)
-    rolling = getattr(args, "wf_window", "expanding") == "rolling"
     folds = month_folds(bars.index, args.wf_train_months, args.wf_test_months, args.wf_step_months, purge, rolling)
     names = ("model", *dict.fromkeys(args.strategy)) if args.strategy else DEFAULT_WITH_MODEL
     names = tuple(dict.fromkeys(names))
     probability = np.full(len(bars), np.nan)
     records = []
-    for fold in progress.bar(folds, desc="walk-forward folds", unit="fold"):
-        run_dir = runs / f"fold_{fold.index:02d}"
-        window = bars.iloc[fold.train_start: fold.train_end]
-        ds = build_dataset(window, groups=list(cfg.features) if cfg.features else None, target=cfg.target,
-                           horizon=cfg.horizon, data_fraction=cfg.data_fraction, chunk_size=cfg.chunk_size)
-        result = Trainer(cfg.replace(output_dir=str(run_dir), baselines=False), TrainData.from_dataset(ds), run_dir, console=False,
-                         meta={"walk_forward_fold": fold.index}).fit()
-        prob, info = _predict_slice(bars, fold, run_dir, cfg, purge)
+    runs.mkdir(parents=True, exist_ok=True)
+    atomic_write(runs / STUDY, lambda tmp: Path(tmp).write_text(study, encoding="utf-8"))
+    tasks = fold_tasks(bars, folds, cfg, runs, purge, sha)
+    done = run_tasks(tasks, spec)
+    for fold, (_, res) in zip(folds, progress.bar(done, desc="walk-forward folds", unit="fold", total=len(tasks))):
+        prob, info = res["prob"], res["record"]
         probability[fold.test_start: fold.test_end] = prob
-        summary = result.summary or {}
-        records.append({
-            "fold": fold.index, "run_dir": str(run_dir),
-            "train_start": bars.index[fold.train_start].isoformat(),
-            "train_end": bars.index[fold.train_end - 1].isoformat(),
-            "purge_bars": purge,
-            "test_start": fold.test_from.isoformat(), "test_end": fold.test_until.isoformat(),
-            "n_train_bars": fold.train_end - fold.train_start, "n_test_bars": fold.test_end - fold.test_start,
-            "n_train_rows": int(ds.counts["n_train"]), "n_val_rows": int(ds.counts["n_val"]),
-            "stop_reason": result.stop_reason,
-            "inner_test_accuracy": summary.get("test_accuracy"), "best_epoch": summary.get("best_epoch"),
-            **info})
-        progress.say(f"fold {fold.index}: train {records[-1]['train_start'][:10]}..{records[-1]['train_end'][:10]} "
+        records.append(info)
+        progress.say(f"fold {fold.index}: train {info['train_start'][:10]}..{info['train_end'][:10]} "
                      f"({fold.train_end - fold.train_start} bars), test {fold.test_from.date()}..{fold.test_until.date()} "
                      f"({info['n_predicted']} predicted, {info['checkpoint']})")
     if not np.isfinite(probability).any():

@@ -27,6 +27,7 @@ from futures_vpoc import progress
 from futures_vpoc.errors import DataError, UsageError
 from futures_vpoc.labels import is_binary
 from futures_vpoc.ml.config import TrainConfig
+from futures_vpoc.ml.executor import ExecutorSpec
 from futures_vpoc.ml.inputs import TrainData
 from futures_vpoc.ml.metrics import auc, evaluate
 from futures_vpoc.ml.predfile import FILE, training_facts, with_unscored, write_predictions_file
@@ -175,7 +176,8 @@ def _test_metrics(y, p, y_train, trade_date=None, horizon: int = 1) -> dict:
 def run_ensemble(config: TrainConfig, datas: Mapping[str, TrainData], out_dir: str | Path, *,
                  meta: dict | None = None, console: bool = True,
                  after_run: Callable[[Path], None] | None = None,
-                 skipped: Mapping[str, str] | None = None) -> EnsembleResult:
+                 skipped: Mapping[str, str] | None = None,
+                 executor: ExecutorSpec | None = None) -> EnsembleResult:
     """Train one member per group of ``datas`` into ``out_dir/<group>`` and combine them on validation.
 
     Parameters
@@ -190,11 +192,14 @@ def run_ensemble(config: TrainConfig, datas: Mapping[str, TrainData], out_dir: s
         Called with each member's run directory after it is written (the CLI writes its analysis).
     skipped : mapping of group name to reason, optional
         Members left out before training (no usable rows); recorded in the report.
+    executor : ExecutorSpec, optional
+        How the members train (:func:`futures_vpoc.ml.executor.run_tasks`): serial (None, the
+        default) one after another in this process, ``local`` or ``ray`` at once. The members are
+        combined in group order whatever finished first, so the result is the same.
     """
     from futures_vpoc.ml.evaluation import trade_dates_of
-    from futures_vpoc.ml.model import predict_logits, probabilities
+    from futures_vpoc.ml.executor import Task, run_tasks
     from futures_vpoc.ml.rundir import resolve_run_dir
-    from futures_vpoc.ml.trainer import Trainer
 
     if not is_binary(config.target):
         raise UsageError("ensemble combines probabilities of 'up': use --target direction (or up_or_not)")
@@ -210,26 +215,21 @@ def run_ensemble(config: TrainConfig, datas: Mapping[str, TrainData], out_dir: s
     out = Path(out_dir)
     trained = []
     unscored: dict = {}  # group -> P(up) on the test rows without a label (flat horizons)
-    for g in progress.bar(groups, desc="ensemble members", unit="member", enabled=console):
-        data = datas[g]
+    tasks = []
+    for g in groups:
         run_dir, note = resolve_run_dir(out / g)
-        if note and console:
-            progress.say(note)
-        if console:
-            progress.say(f"ensemble: member {g} ({data.n_features} features)")
         cfg = config.replace(features=(g,), output_dir=str(run_dir), baselines=False)  # one group each: no baselines
-        trainer = Trainer(cfg, data, run_dir, meta={**(meta or {}), "ensemble": {"group": g}}, console=console)
-        result = trainer.fit()
-        if after_run is not None and result.run_dir is not None:
-            after_run(result.run_dir)
-        z_val = np.nan_to_num(predict_logits(trainer.model, data.X_val), nan=0.0, posinf=1e30, neginf=-1e30)
-        z_test = np.nan_to_num(predict_logits(trainer.model, data.X_test), nan=0.0, posinf=1e30, neginf=-1e30)
-        summary = {**result.summary, "hidden_dims": list(cfg.hidden_dims)}
-        trained.append((g, result.run_dir, summary, data, probabilities(z_val), probabilities(z_test)))
-        if data.X_test_unscored is not None and data.t_test_unscored is not None:
-            z_flat = np.nan_to_num(predict_logits(trainer.model, data.X_test_unscored), nan=0.0, posinf=1e30,
-                                   neginf=-1e30)
-            unscored[g] = pd.Series(probabilities(z_flat), index=data.t_test_unscored)
+        tasks.append(Task(g, _train_member, (cfg, datas[g], str(run_dir), {**(meta or {}), "ensemble": {"group": g}},
+                                             console, note)))
+    done = run_tasks(tasks, executor)
+    for task, (run_dir, summary, p_val, p_test, flat) in progress.bar(done, desc="ensemble members", unit="member",
+                                                                      total=len(tasks), enabled=console):
+        g, data = task.key, datas[task.key]
+        if after_run is not None and run_dir is not None:
+            after_run(run_dir)
+        trained.append((g, run_dir, summary, data, p_val, p_test))
+        if flat is not None:
+            unscored[g] = flat
     notes = []
     aligned = {}
     for part in ("val", "test"):
@@ -281,6 +281,31 @@ def run_ensemble(config: TrainConfig, datas: Mapping[str, TrainData], out_dir: s
                             "; ".join(notes) or None, int(len(y["val"])), int(len(y["test"])), (*rows, facts),
                             dict(skipped or {}))
     return result
+
+
+def _train_member(cfg: TrainConfig, data: TrainData, run_dir: str, meta: dict, console: bool,
+                  note: str | None) -> tuple:
+    """One member as an executor task: ``(run_dir, summary, P(up) val, P(up) test, P(up) of the
+    unlabelled test rows as a Series or None)``."""
+    from futures_vpoc.ml.model import predict_logits, probabilities
+    from futures_vpoc.ml.trainer import Trainer
+
+    g = cfg.features[0]
+    if note and console:
+        progress.say(note)
+    if console:
+        progress.say(f"ensemble: member {g} ({data.n_features} features)")
+    trainer = Trainer(cfg, data, Path(run_dir), meta=meta, console=console)
+    result = trainer.fit()
+    z_val = np.nan_to_num(predict_logits(trainer.model, data.X_val), nan=0.0, posinf=1e30, neginf=-1e30)
+    z_test = np.nan_to_num(predict_logits(trainer.model, data.X_test), nan=0.0, posinf=1e30, neginf=-1e30)
+    summary = {**result.summary, "hidden_dims": list(cfg.hidden_dims)}
+    flat = None
+    if data.X_test_unscored is not None and data.t_test_unscored is not None:
+        z_flat = np.nan_to_num(predict_logits(trainer.model, data.X_test_unscored), nan=0.0, posinf=1e30,
+                               neginf=-1e30)
+        flat = pd.Series(probabilities(z_flat), index=data.t_test_unscored)
+    return result.run_dir, summary, probabilities(z_val), probabilities(z_test), flat
 
 
 def _with_unscored(rows: tuple, unscored: dict, groups: list[str], weights: np.ndarray, dates_of) -> tuple:

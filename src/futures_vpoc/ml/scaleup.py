@@ -26,6 +26,7 @@ from typing import Callable, Mapping, Sequence
 from futures_vpoc import progress
 from futures_vpoc.errors import DataError, UsageError
 from futures_vpoc.ml.config import TrainConfig
+from futures_vpoc.ml.executor import ExecutorSpec
 from futures_vpoc.ml.inputs import TrainData
 from futures_vpoc.ml.rundir import jsonable, resolve_run_dir, write_json
 
@@ -151,7 +152,8 @@ def run_scaleup(config: TrainConfig, data: TrainData, out_dir: str | Path,
                 meta: dict | None = None, console: bool = True,
                 overrides: Mapping[int, Mapping] | None = None,
                 batch_hooks: Mapping[int, Callable] | None = None,
-                after_run: Callable[[Path], None] | None = None) -> ScaleUpResult:
+                after_run: Callable[[Path], None] | None = None,
+                executor: ExecutorSpec | None = None) -> ScaleUpResult:
     """Train the ladder on ``data``, smallest first, stopping at the first rung that fails a gate.
 
     Parameters
@@ -173,6 +175,13 @@ def run_scaleup(config: TrainConfig, data: TrainData, out_dir: str | Path,
         Per-rung trainer batch hooks (fault injection in tests).
     after_run : callable, optional
         Called with each rung's run directory after it is written (the CLI writes its analysis).
+    executor : ExecutorSpec, optional
+        Serial (None, the default): the rungs train one after another and climbing stops at the
+        first failed gate. ``local`` or ``ray``: every rung trains at once
+        (:func:`futures_vpoc.ml.executor.run_tasks`, ``batch_hooks`` must then be picklable), then
+        the gates are applied in ladder order exactly as in serial; the folders of the rungs past
+        the stopping rung (which serial would not have trained) are removed, so the result, the
+        printed lines and the files written are those of the serial run.
     """
     from futures_vpoc.ml.trainer import Trainer
 
@@ -184,6 +193,9 @@ def run_scaleup(config: TrainConfig, data: TrainData, out_dir: str | Path,
     if not ladder:
         raise UsageError("--ladder: give at least one rung")
     out = Path(out_dir)
+    if executor is not None and executor.kind != "serial":
+        return _scaleup_parallel(config, data, out, ladder, float(val_tolerance), meta, console, overrides,
+                                 batch_hooks, after_run, executor)
     rungs: list[Rung] = []
     previous: float | None = None
     stopped_at = None
@@ -209,25 +221,92 @@ def run_scaleup(config: TrainConfig, data: TrainData, out_dir: str | Path,
             break
         if after_run is not None and result.run_dir is not None:
             after_run(result.run_dir)
-        rung = Rung(arch, dims, result.run_dir, dict(result.summary))
-        rung.reasons = stability_reasons(rung.summary)
-        if not rung.reasons:
-            why = improvement_reason(rung.summary.get("best_val_loss"), previous, val_tolerance)
-            if why:
-                rung.reasons.append(why)
-        rung.passed = not rung.reasons
+        rung = _gated(Rung(arch, dims, result.run_dir, dict(result.summary)), previous, val_tolerance, console)
         rungs.append(rung)
-        if console:
-            progress.say(f"scale-up: {arch}: gate {'pass' if rung.passed else 'FAIL: ' + '; '.join(rung.reasons)}")
         if not rung.passed:
             stopped_at = arch
             break
         previous = rung.summary["best_val_loss"]
+    return _result(out, rungs, ladder, val_tolerance, stopped_at)
+
+
+def _result(out, rungs: list[Rung], ladder, val_tolerance, stopped_at) -> ScaleUpResult:
+    """The study's result: the winner is the passed rung of least validation loss (never test)."""
     passed = [r for r in rungs if r.passed]
     winner = min(passed, key=lambda r: r.summary["best_val_loss"]) if passed else None
     trained = {r.arch for r in rungs}
     return ScaleUpResult(out, rungs, ladder, float(val_tolerance), winner, stopped_at,
                          [arch_name(r) for r in ladder if arch_name(r) not in trained])
+
+
+def _gated(rung: Rung, previous, val_tolerance: float, console: bool) -> Rung:
+    """``rung`` with its gate applied: stable, and better than ``previous`` (the last passed rung's
+    best validation loss, None for the first) by more than ``val_tolerance``; says it on the console."""
+    rung.reasons = stability_reasons(rung.summary)
+    if not rung.reasons:
+        why = improvement_reason(rung.summary.get("best_val_loss"), previous, val_tolerance)
+        if why:
+            rung.reasons.append(why)
+    rung.passed = not rung.reasons
+    if console:
+        progress.say(f"scale-up: {rung.arch}: gate {'pass' if rung.passed else 'FAIL: ' + '; '.join(rung.reasons)}")
+    return rung
+
+
+def _train_rung(cfg: TrainConfig, data: TrainData, run_dir: str, meta: dict, batch_hook, console: bool,
+                i: int, n: int, arch: str, note: str | None) -> tuple[str, dict | None, str | None]:
+    """One rung as an executor task: ``(run_dir, summary, None)`` or ``(run_dir, None, why skipped)``."""
+    from futures_vpoc.ml.trainer import Trainer
+
+    if note and console:
+        progress.say(note)
+    if console:
+        progress.say(f"scale-up: rung {i + 1}/{n}: {arch}")
+    try:
+        result = Trainer(cfg, data, Path(run_dir), meta=meta, batch_hook=batch_hook, console=console).fit()
+    except (UsageError, DataError) as exc:  # a rung that cannot train is reported, never a crash
+        return run_dir, None, str(exc)
+    return str(result.run_dir) if result.run_dir is not None else run_dir, dict(result.summary), None
+
+
+def _scaleup_parallel(config, data, out, ladder, val_tolerance, meta, console, overrides, batch_hooks, after_run,
+                      executor) -> ScaleUpResult:
+    """Every rung at once, then the serial gates in ladder order (:func:`run_scaleup`)."""
+    import shutil
+
+    from futures_vpoc.ml.executor import Task, run_tasks
+
+    tasks = []
+    for i, dims in enumerate(ladder):
+        arch = arch_name(dims)
+        run_dir, note = resolve_run_dir(out / arch)
+        cfg = config.replace(hidden_dims=dims, output_dir=str(run_dir), baselines=False,
+                             **dict((overrides or {}).get(i, {})))
+        tasks.append(Task(arch, _train_rung, (cfg, data, str(run_dir), {**(meta or {}), "scaleup": {"rung": i, "arch": arch}},
+                                              (batch_hooks or {}).get(i), console, i, len(ladder), arch, note)))
+    rungs: list[Rung] = []
+    previous: float | None = None
+    stopped_at = None
+    for (task, (run_dir, summary, skipped)), dims in zip(run_tasks(tasks, executor), ladder):
+        arch = task.key
+        if stopped_at is not None:  # serial would not have trained it
+            shutil.rmtree(run_dir, ignore_errors=True)
+            continue
+        if skipped is not None:
+            rungs.append(Rung(arch, dims, Path(run_dir), {}, False, [f"skipped: {skipped}"]))
+            if console:
+                progress.say(f"scale-up: {arch}: skipped: {skipped}")
+            stopped_at = arch
+            continue
+        if after_run is not None:
+            after_run(Path(run_dir))
+        rung = _gated(Rung(arch, dims, Path(run_dir), dict(summary)), previous, val_tolerance, console)
+        rungs.append(rung)
+        if not rung.passed:
+            stopped_at = arch
+            continue
+        previous = rung.summary["best_val_loss"]
+    return _result(out, rungs, ladder, val_tolerance, stopped_at)
 
 
 def _num(v, fmt: str) -> str:
