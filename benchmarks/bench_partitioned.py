@@ -13,6 +13,12 @@ whose peak resident memory is ``ru_maxrss`` of a parent that runs only it (as ``
 Target: peak <= 2 GB (the in-memory build of the same 7M bars holds a 7M x 59 float64 table alone,
 3.3 GB, before its inputs). At another ``FUTURES_VPOC_BENCH_SCALE`` the span is scaled down (a few
 months) and written to a temporary folder, nothing is cached.
+
+Then ``futures-vpoc profile --data DIR`` over the same dataset, whole process, one run: month by
+month (:mod:`futures_vpoc.profile.partitioned`), writing the per-session table, the per-bar
+developing table (developing VPOC/VAH/VAL and the prior-session levels of all ~7M bars, appended
+month by month to one Parquet file) and the volume at every level. Same budget. ``python
+bench_partitioned.py profile`` runs only this section.
 """
 
 from __future__ import annotations
@@ -79,10 +85,59 @@ def _rows(folder: Path) -> int:
     return sum(pq.ParquetFile(p.path).metadata.num_rows for p in partitions(folder))
 
 
-def main(repeats: int = 1) -> dict:
-    """Write (or reuse) the dataset, time ``features`` over it once; print and return the figures."""
+def _profile(bars: Path, out: Path, rows: int) -> dict:
+    """``profile --data DIR`` with every output file, whole process, after a two-month warm-up run."""
     from bench_cli import _command
 
+    from futures_vpoc.data.partitioned import iter_partitions, write_partitioned
+
+    def argv(data: Path, folder: Path) -> list[str]:
+        return [*_command(), "profile", "--data", str(data), "--out", str(folder / "sessions.parquet"),
+                "--developing", str(folder / "developing.parquet"), "--levels", str(folder / "levels.parquet")]
+
+    with tempfile.TemporaryDirectory(prefix="bench_partitioned_pwarm_") as tmp:
+        months = iter_partitions(bars)
+        write_partitioned([next(months), next(months)], Path(tmp) / "two")
+        _measure(argv(Path(tmp) / "two", Path(tmp)))
+    run = _measure(argv(bars, out))
+    peak_mb = run["max_rss_kb"] / 1024
+    print(line(f"profile month by month, whole process ({rows:,} bars)", rows, run["seconds"],
+               f"peak {peak_mb:,.0f} MB; --out, --developing and --levels files; one run"))
+    ok = peak_mb <= MEMORY_BUDGET_MB
+    record("peak resident memory of profile (whole process)", peak_mb, "MB",
+           note=f"budget {MEMORY_BUDGET_MB:,} MB: {'PASS' if ok else 'FAIL'}")
+    print(f"profile: peak memory {peak_mb:,.0f} MB, budget {MEMORY_BUDGET_MB:,} MB: {'PASS' if ok else 'FAIL'}")
+    return {"seconds": run["seconds"], "peak_mb": peak_mb, "pass": ok}
+
+
+def _features(bars: Path, out: Path, rows: int) -> dict:
+    """``features --data DIR --out DIR``, whole process, after a two-month warm-up run."""
+    from bench_cli import _command
+
+    from futures_vpoc.data.partitioned import iter_partitions, write_partitioned
+
+    warm = out / "warm"  # two months through the same command: numba's cache filled or loaded
+    with tempfile.TemporaryDirectory(prefix="bench_partitioned_warm_") as tmp:
+        months = iter_partitions(bars)
+        write_partitioned([next(months), next(months)], Path(tmp) / "two")
+        _measure([*_command(), "features", "--data", str(Path(tmp) / "two"), "--out", str(warm)])
+    run = _measure([*_command(), "features", "--data", str(bars), "--out", str(out / "features")])
+    peak_mb = run["max_rss_kb"] / 1024
+    print(line(f"features month by month, whole process ({rows:,} bars)", rows, run["seconds"],
+               f"peak {peak_mb:,.0f} MB; {os.environ.get('NUMBA_NUM_THREADS', THREADS)} numba threads; one run"))
+    ok = peak_mb <= MEMORY_BUDGET_MB
+    record("peak resident memory of features (whole process)", peak_mb, "MB",
+           note=f"budget {MEMORY_BUDGET_MB:,} MB: {'PASS' if ok else 'FAIL'}")
+    print(f"peak memory {peak_mb:,.0f} MB, budget {MEMORY_BUDGET_MB:,} MB: {'PASS' if ok else 'FAIL'}")
+    return {"seconds": run["seconds"], "peak_mb": peak_mb, "pass": ok}
+
+
+def main(repeats: int = 1, sections: tuple = ("features", "profile")) -> dict:
+    """Write (or reuse) the dataset, time ``features`` and ``profile`` over it once; print and return the figures.
+
+    Returns ``{"bars", "synth", "features", "profile", "pass"}`` (a section not run is None) and,
+    for the features section, its ``seconds`` and ``peak_mb`` at the top level as before.
+    """
     full = scale() == 1.0
     work = CACHE if full else Path(tempfile.mkdtemp(prefix="bench_partitioned_"))
     work.mkdir(parents=True, exist_ok=True)
@@ -94,25 +149,19 @@ def main(repeats: int = 1) -> dict:
             print(line("data synth --years, whole process" if full else "data synth, whole process", rows,
                        made["seconds"],
                        f"peak {made['max_rss_kb'] / 1024:,.0f} MB"))
-        from futures_vpoc.data.partitioned import iter_partitions, write_partitioned
-
-        warm = out / "warm"  # two months through the same command: numba's cache filled or loaded
-        with tempfile.TemporaryDirectory(prefix="bench_partitioned_warm_") as tmp:
-            months = iter_partitions(bars)
-            write_partitioned([next(months), next(months)], Path(tmp) / "two")
-            _measure([*_command(), "features", "--data", str(Path(tmp) / "two"), "--out", str(warm)])
-        run = _measure([*_command(), "features", "--data", str(bars), "--out", str(out / "features")])
-        peak_mb = run["max_rss_kb"] / 1024
-        print(line(f"features month by month, whole process ({rows:,} bars)", rows, run["seconds"],
-                   f"peak {peak_mb:,.0f} MB; {os.environ.get('NUMBA_NUM_THREADS', THREADS)} numba threads; one run"))
-        ok = peak_mb <= MEMORY_BUDGET_MB
-        record("peak resident memory of features (whole process)", peak_mb, "MB",
-               note=f"budget {MEMORY_BUDGET_MB:,} MB: {'PASS' if ok else 'FAIL'}")
-        print(f"peak memory {peak_mb:,.0f} MB, budget {MEMORY_BUDGET_MB:,} MB: {'PASS' if ok else 'FAIL'}")
+        features = _features(bars, out, rows) if "features" in sections else None
+        profiled = None
+        if "profile" in sections:
+            (out / "profile").mkdir()
+            profiled = _profile(bars, out / "profile", rows)
         if not full:
             print("(scaled run: the budget is for 20 years, ~7M bars)")
-        return {"bars": rows, "seconds": run["seconds"], "peak_mb": peak_mb, "pass": ok,
-                "synth": made}
+        done = [r for r in (features, profiled) if r is not None]
+        result = {"bars": rows, "synth": made, "features": features, "profile": profiled,
+                  "pass": all(r["pass"] for r in done)}
+        if features is not None:
+            result.update(seconds=features["seconds"], peak_mb=features["peak_mb"])
+        return result
     finally:
         shutil.rmtree(out, ignore_errors=True)
         if not full:
@@ -120,4 +169,7 @@ def main(repeats: int = 1) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(0 if main()["pass"] else 1)
+    chosen = tuple(sys.argv[1:]) or ("features", "profile")
+    if not set(chosen) <= {"features", "profile"}:
+        sys.exit("usage: bench_partitioned.py [features] [profile]")
+    sys.exit(0 if main(sections=chosen)["pass"] else 1)

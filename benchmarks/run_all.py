@@ -28,6 +28,7 @@ import bench_onnx  # noqa: E402
 import bench_partitioned  # noqa: E402
 import bench_predict  # noqa: E402
 import bench_profile  # noqa: E402
+import bench_sharded  # noqa: E402
 import bench_replay  # noqa: E402
 import bench_signals  # noqa: E402
 import bench_stages  # noqa: E402
@@ -44,6 +45,8 @@ SECTIONS = (
     ("exact profiles from trades: kernel, whole process, memory from 10M to 100M prints", bench_trades),
     ("features (1M bars, all groups)", bench_features),
     ("features month by month over 20 years of partitions (~7M bars, whole process, peak memory)", bench_partitioned),
+    ("train 1 epoch from a 3-year dataset: memory-mapped shards vs in memory (whole process, peak memory)",
+     bench_sharded),
     ("backtest engine (1M bars, stops and targets)", bench_backtest),
     ("backtest --signals: 1,000 columns x 100,000 bars (whole process) vs vectorbt from_signals", bench_signals),
     ("test statistics (1M predictions, 1,000 session-block replicates)", bench_evaluate),

@@ -22,18 +22,20 @@ GOLDEN = Path(__file__).parent / "data" / "cli" / "help_tree.txt"
 
 def test_help_tree_equals_the_golden_file():
     got, want = help_tree(), GOLDEN.read_text(encoding="utf-8")
-    # 14 before issue 14 added `evaluate`; issue 17 added `predict`, `replay` and `export`
-    assert got.count("### futures-vpoc") == want.count("### futures-vpoc") == 20
+    # 14 before issue 14 added `evaluate`; issue 17 added `predict`, `replay` and `export`; issue 19 `tune`
+    assert got.count("### futures-vpoc") == want.count("### futures-vpoc") == 21
     assert got == want
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["data", "--help"], ["train", "--help"], ["evaluate", "--help"],
-                                  ["predict", "--help"], ["export", "--help"], ["--version"]])
+                                  ["predict", "--help"], ["export", "--help"], ["tune", "--help"],
+                                  ["--version"]])
 def test_help_imports_neither_torch_nor_scipy_nor_the_engines(argv):
     """Issue 13: the parser is text; a command imports its layer only when it runs."""
     code = ("import sys\nfrom futures_vpoc.cli import main\n"
             f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in ('torch', 'scipy', 'numba', 'pandas', 'matplotlib') if m in sys.modules]\n"
+            "heavy = [m for m in ('torch', 'scipy', 'numba', 'pandas', 'matplotlib', 'optuna', 'mlflow', 'ray') "
+            "if m in sys.modules]\n"
             "print('HEAVY=' + ','.join(heavy))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr

@@ -102,6 +102,16 @@ def test_demo_with_a_missing_data_file_is_one_line_and_exit_2(tmp_path, capsys):
     assert len(err) == 1 and "nope.csv" in err[0]
 
 
+def test_demo_with_a_folder_that_is_no_dataset_is_one_line_and_exit_2(tmp_path, capsys):
+    # a bar dataset folder (year=YYYY/month=MM/part.parquet) is accepted and read whole by every
+    # stage; any other folder is refused before anything is written
+    (tmp_path / "stuff").mkdir()
+    (tmp_path / "stuff" / "notes.txt").write_text("not bars")
+    assert main(["demo", "--output_dir", str(tmp_path / "d"), "--data", str(tmp_path / "stuff")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "partition" in err[0] and not (tmp_path / "d").exists()
+
+
 def test_tee_echoes_only_the_kept_lines():
     log, console = io.StringIO(), io.StringIO()
     tee = _Tee(log, console, (r"epoch \d+/\d+ ",))

@@ -23,7 +23,8 @@ import numpy as np
 import pytest
 
 from futures_vpoc.errors import UsageError
-from futures_vpoc.ml.executor import EXECUTORS, DONE, ExecutorSpec, StudyStats, Task, TaskFailed, run_tasks
+from futures_vpoc.ml.executor import (EXECUTORS, DONE, ExecutorSpec, StudyStats, Task, TaskFailed, executor_session,
+                                      run_tasks)
 
 from futures_vpoc.cli.walkforward import _fold_task as _FOLD_TASK  # noqa: E402  (the tests patch the module's)
 
@@ -45,6 +46,11 @@ def _killed_once(x: int, marker: str) -> int:
         Path(marker).write_text("attempt 1")
         os.kill(os.getpid(), signal.SIGKILL)
     return x + 100
+
+
+def _pid(x: int, delay: float = 0.3) -> int:
+    time.sleep(delay)  # long enough that both workers take a task
+    return os.getpid()
 
 
 def _always_killed(x: int) -> int:
@@ -112,6 +118,29 @@ def test_a_killed_worker_is_retried_once_and_the_study_completes(tmp_path):
     assert got == {"ok": {"x": 3, "square": 9}, "killed": 101, "ok2": {"x": 4, "square": 16}}
     assert (tmp_path / "marker").read_text() == "attempt 1"
     assert "killed" in stats.retried and sorted(stats.ran) == ["killed", "ok", "ok2"]
+
+
+def test_a_session_reuses_its_workers_across_calls():
+    spec = ExecutorSpec("local", 2)
+    with executor_session(spec):
+        first = {r for _, r in run_tasks([Task(f"a{i}", _pid, (i,)) for i in range(4)], spec)}
+        second = {r for _, r in run_tasks([Task(f"b{i}", _pid, (i,)) for i in range(4)], spec)}
+    assert os.getpid() not in first and len(first) == 2
+    assert second == first  # the same two processes: no pool per call
+    without = {r for _, r in run_tasks([Task(f"c{i}", _pid, (i,)) for i in range(2)], spec)}
+    assert not without & first  # after the session, a call starts its own pool
+
+
+def test_a_session_replaces_a_pool_broken_by_a_killed_worker(tmp_path):
+    spec, stats = ExecutorSpec("local", 2), StudyStats()
+    with executor_session(spec):
+        before = {r for _, r in run_tasks([Task(f"a{i}", _pid, (i,)) for i in range(2)], spec)}
+        got = dict((t.key, r) for t, r in run_tasks(
+            [Task("killed", _killed_once, (1, str(tmp_path / "marker"))), Task("ok", _square, (4,))], spec,
+            stats=stats))
+        after = {r for _, r in run_tasks([Task(f"b{i}", _pid, (i,)) for i in range(2)], spec)}
+    assert got == {"killed": 101, "ok": {"x": 4, "square": 16}} and stats.retried == ["killed"]
+    assert len(after) == 2 and not after & before  # the broken pool was replaced by a fresh one
 
 
 @pytest.mark.parametrize("kind", ["serial", "local"])
@@ -347,7 +376,7 @@ def test_scaleup_local_equals_serial(small_file, tmp_path, capsys):
         printed[kind] = [_untimed(line.replace(str(out), "OUT"))
                          for line in capsys.readouterr().out.splitlines() if not line.startswith("analysis of")]
         docs[kind] = json.loads((out / "scaleup.json").read_text())
-        assert sorted(p.name for p in out.iterdir()) == ["16-8", "8", "scaleup.json", "scaleup.md"]
+        assert sorted(p.name for p in out.iterdir()) == ["16-8", "8", "scaleup.json", "scaleup.md", "study.json"]
     _assert_same(_rows(docs["local"]["rungs"]), _rows(docs["serial"]["rungs"]))
     assert docs["local"]["winner"] == docs["serial"]["winner"]
     assert printed["local"] == printed["serial"]

@@ -29,6 +29,7 @@ from pathlib import Path
 from futures_vpoc.backtest.spec import PRESETS, ROLL_MODES, STRATEGIES
 from futures_vpoc.cli.scaleup import add_executor_flags
 from futures_vpoc.errors import UsageError
+from futures_vpoc.report.tracking import add_mlflow_flag
 
 DEFAULT_WITH_MODEL = ("model", "vpoc_reversion", "vpoc_breakout", "buy_hold", "ma_cross", "random")
 
@@ -98,6 +99,7 @@ def add_backtest_parser(subparsers) -> argparse.ArgumentParser:
                          "rank = forward-return rank")
     wf.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     wf.add_argument("--device", default=None, help="training device: auto, cpu, cuda or cuda:N (default auto)")
+    add_mlflow_flag(wf)
     add_executor_flags(wf)
     return p
 
@@ -163,6 +165,8 @@ def cmd_backtest(args) -> int:
     """Run ``futures-vpoc backtest``; prints one line per strategy and the files written."""
     if args.walk_forward:  # futures_vpoc.cli.main runs --walk-forward in cli.walkforward instead
         raise UsageError("--walk-forward runs through `futures-vpoc backtest` (futures_vpoc.cli.main)")
+    if getattr(args, "mlflow", None):
+        raise UsageError("--mlflow logs the trainings of --walk-forward; a plain backtest trains nothing")
     if getattr(args, "signals", None):
         from futures_vpoc.cli.backtest_steps import backtest_signals
 

@@ -37,7 +37,9 @@ def add_data_parser(subparsers) -> argparse.ArgumentParser:
     merge = dsub.add_parser("merge", help="merge ES bars and CBOE VIX into the merged file", allow_abbrev=False)
     merge.add_argument("--es", required=True, help="ES bar file or folder of per-contract files")
     merge.add_argument("--vix", required=True, help="CBOE VIX_History.csv")
-    merge.add_argument("--out", required=True, help="merged file to write (.csv or .parquet)")
+    merge.add_argument("--out", required=True,
+                       help="merged file to write (.csv or .parquet), or a folder (no suffix): a partitioned dataset, "
+                       "one Parquet per trade-date month")
     merge.add_argument("--vix-lag", type=float, default=0.0, help="minutes after 15:15 CT before a VIX close is usable")
     add_reading(merge)
     check = dsub.add_parser(
@@ -169,21 +171,48 @@ def merge_options(args):
                         vix_lag_minutes=getattr(args, "vix_lag", 0.0))
 
 
+def _merge_out(args):
+    """``--out`` of ``data merge``: a file (.csv/.parquet) or a dataset folder, none of the inputs."""
+    from futures_vpoc.data.partitioned import check_dataset_out
+
+    if not _is_folder(args.out):
+        return out_path(args.out, args.es, args.vix)
+    out = Path(args.out)
+    for given in (args.es, args.vix):
+        inp = Path(given).resolve()
+        if inp == out.resolve() or out.resolve() in inp.parents:
+            raise UsageError(f"--out {args.out} holds an input ({given}); choose another folder")
+    return check_dataset_out(out)
+
+
 def cmd_data_merge(args) -> int:
-    """Run ``data merge``: vendor bars + VIX into the merged file; print notes, repairs and its check."""
+    """Run ``data merge``: vendor bars + VIX into the merged file; print notes, repairs and its check.
+
+    With ``--out DIR`` (no suffix) the merged bars are written as a partitioned dataset, one
+    Parquet per trade-date month (:func:`~futures_vpoc.data.partitioned.write_partitioned`), equal
+    bar for bar to the merged file. Memory: the merge itself is the in-memory one (every vendor bar,
+    the roll, the VIX history and the merged frame are held at once, as for a file: the roll
+    compares contracts over the whole span); only the writing goes month by month.
+    """
     from futures_vpoc.data.barframe import write_merged
     from futures_vpoc.data.check import check_bars, format_check
     from futures_vpoc.data.merge import build_merged
+    from futures_vpoc.data.partitioned import write_partitioned
 
-    out = out_path(args.out, args.es, args.vix)
+    out = _merge_out(args)
     t0 = time.perf_counter()
     result = build_merged(args.es, args.vix, merge_options(args))
     for note in result.loaded.notes:
         print(note)
     repairs = {k: v for k, v in result.loaded.repairs.items() if v}
     print("repairs: " + (", ".join(f"{k} {v}" for k, v in repairs.items()) if repairs else "none"))
-    write_merged(result.bars, out)
-    say(f"wrote {len(result.bars):,} bars to {out}", t0)
+    if not _is_folder(args.out):
+        write_merged(result.bars, out)
+        say(f"wrote {len(result.bars):,} bars to {out}", t0)
+    else:
+        months = write_partitioned(result.bars, out)
+        say(f"wrote {len(result.bars):,} bars to {out}: {len(months)} monthly partitions ({months[0]} to "
+            f"{months[-1]}), year=YYYY/month=MM/part.parquet by trade date", t0)
     print(format_check(check_bars(result.bars, args.tick, session_hours(args)), str(out)))
     return 0
 

@@ -28,6 +28,7 @@ from futures_vpoc.cli.profile import add_profile_parser
 from futures_vpoc.cli.scaleup import add_ensemble_parser, add_scaleup_parser
 from futures_vpoc.cli.ticks import add_ticks_parser
 from futures_vpoc.cli.train import add_train_parser
+from futures_vpoc.cli.tune import add_tune_parser
 from futures_vpoc.errors import FuturesVpocError
 
 HANDLERS = {
@@ -38,6 +39,7 @@ HANDLERS = {
     "train": ("futures_vpoc.cli.train", "cmd_train"),
     "scale-up": ("futures_vpoc.cli.scaleup", "cmd_scaleup"),
     "ensemble": ("futures_vpoc.cli.scaleup", "cmd_ensemble"),
+    "tune": ("futures_vpoc.cli.tune", "cmd_tune"),
     "evaluate": ("futures_vpoc.cli.evaluate", "cmd_evaluate"),
     "export": ("futures_vpoc.cli.export", "cmd_export"),
     "predict": ("futures_vpoc.cli.predict", "cmd_predict"),
@@ -64,6 +66,7 @@ def build_parser() -> Parser:
     add_train_parser(sub)
     add_scaleup_parser(sub)  # copies the train flags: must follow add_train_parser
     add_ensemble_parser(sub)
+    add_tune_parser(sub)  # copies the train flags too
     add_evaluate_parser(sub)
     add_export_parser(sub)
     add_predict_parser(sub)

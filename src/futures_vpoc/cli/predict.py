@@ -20,7 +20,8 @@ _COLUMNS = ("one row per bar: timestamp, trade_date, contract, prob (P(up)), dec
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, metavar="RUN_DIR",
                    help="a run directory (train), one scale-up rung, a scale-up folder (its winner) or an ensemble folder")
-    p.add_argument("--data", required=True, metavar="FILE", help="merged bar file (CSV/Parquet) to predict on")
+    p.add_argument("--data", required=True, metavar="FILE",
+                   help="merged bar file (CSV/Parquet) to predict on, or a partitioned bar dataset folder (read whole)")
     p.add_argument("--start", default=None, metavar="TIME",
                    help="first bar to predict (UTC; a date is its 00:00 UTC); earlier bars only warm the features up "
                         "(default: every bar of the file)")
@@ -65,9 +66,15 @@ def _prepare(args):
     from futures_vpoc.errors import DataError
     from futures_vpoc.ml.bundle import load_bundle
 
+    from futures_vpoc.data.partitioned import is_partitioned
+
     out = out_path(args.out, args.data) if args.out else None
     bundle = load_bundle(args.model)
-    if not Path(args.data).is_file():
+    data = Path(args.data)
+    if data.is_dir() and not is_partitioned(data):
+        raise DataError("a folder with no year=YYYY/month=MM/part.parquet partition", file=args.data,
+                        hint="give a merged file or a dataset folder written by `data merge/synth --out DIR`")
+    if not data.exists():
         raise DataError("file not found", file=args.data, hint="check --data")
     return bundle, read_merged(args.data), out
 

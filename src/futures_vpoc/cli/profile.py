@@ -2,7 +2,10 @@
 
 Prints the per-session table, and on request writes it (``--out``), the per-bar developing table
 (``--developing``), the volume at every price (``--levels``) and a picture of one session
-(``--plot``). With ``--trades`` the profiles are exact (volume at each traded price), with delta
+(``--plot``). A partitioned bar dataset (``--data DIR``, :mod:`futures_vpoc.data.partitioned`) is
+profiled month by month in bounded memory (:mod:`futures_vpoc.profile.partitioned`): the same
+files, equal to the whole-file run's, the per-bar and per-level tables appended month by month
+into their one file and the per-session table (one row a session) kept whole. With ``--trades`` the profiles are exact (volume at each traded price), with delta
 per price, and ``--compare-bars`` measures how far each bar-based allocation rule lands from them.
 Every check runs before anything is computed; every file is written whole through a temporary file.
 """
@@ -29,7 +32,8 @@ def add_profile_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("profile", help="session volume profiles: VPOC, value area, developing VPOC",
                               allow_abbrev=False)
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data", help="merged bar file (.csv or .parquet)")
+    source.add_argument("--data", help="merged bar file (.csv or .parquet), or a partitioned bar dataset folder "
+                        "(profiled month by month in bounded memory; the same output files)")
     source.add_argument("--trades", nargs="+", metavar="PATH",
                         help="trade prints (DBN trades/tbbo/mbo, TickData, NinjaTrader tick, CSV/Parquet; files or a "
                         "folder): exact profiles, volume and delta at every price")
@@ -211,6 +215,72 @@ def _write_compare(exact, args) -> None:
         print(f"wrote the comparison table to {args.compare_out}")
 
 
+def _dataset_profile(args, spec, day) -> int:
+    """``profile --data DIR`` of a partitioned bar dataset: month by month, the same outputs.
+
+    Memory: one month of bars and its per-bar tables, the carried prior-level state, and the
+    per-session table (one row a session, kept whole to print, select and write). The per-bar
+    (``--developing``) and per-level (``--levels``) tables are appended month by month to their
+    file (:class:`~futures_vpoc.data.partitioned.TableAppender`), which appears whole at the end.
+    """
+    from contextlib import ExitStack
+
+    import pandas as pd
+
+    from futures_vpoc.data.barframe import atomic_write
+    from futures_vpoc.data.partitioned import TableAppender
+    from futures_vpoc.profile.partitioned import iter_month_profiles
+
+    want_dev = args.developing is not None or args.plot is not None
+    tables, shown = [], None
+    with ExitStack() as stack:
+        levels = stack.enter_context(TableAppender(args.levels, _as_text)) if args.levels else None
+        per_bar = stack.enter_context(TableAppender(args.developing, _as_text)) if args.developing else None
+        for month in iter_month_profiles(args.data, spec, developing=want_dev):
+            if month.sessions is None:
+                continue
+            table = month.table
+            tables.append(table)
+            hit = table if day is None else table[table["trade_date"] == day]
+            if len(hit) == 0:
+                continue
+            if levels is not None:
+                rows = month.levels_table()
+                levels.append(rows[rows["session"].isin(hit.index)].reset_index(drop=True) if day is not None
+                              else rows)
+            if per_bar is not None:
+                dev = month.developing_table()
+                per_bar.append((dev.loc[dev["session"].isin(hit.index).to_numpy()] if day is not None
+                                else dev).reset_index())
+            shown = (month, int(hit.index[-1]))
+            if day is not None:
+                break  # the date's sessions are all in this month (a partition holds whole trade dates)
+        table = _select(pd.concat(tables), day, args.data)
+        _print_table(table, args.rows, spec)
+        if levels is not None:
+            levels.close()
+            print(f"wrote {levels.rows:,} price levels to {args.levels}")
+        if args.out:
+            _write_table(table.reset_index(), args.out)
+            print(f"wrote {len(table):,} sessions to {args.out}")
+        if per_bar is not None:
+            per_bar.close()
+            print(f"wrote {per_bar.rows:,} bars of developing values to {args.developing}")
+    if args.plot:
+        from futures_vpoc.profile.plot import plot_session
+
+        month, j = shown
+        atomic_write(Path(args.plot), lambda tmp: plot_session(month.bars, month.developing, j - month.offset, tmp))
+        print(f"wrote the {table.loc[j, 'trade_date']:%Y-%m-%d} session plot to {args.plot}")
+    return 0
+
+
+def _is_dataset(data) -> bool:
+    from futures_vpoc.data.partitioned import is_partitioned
+
+    return data is not None and Path(data).is_dir() and is_partitioned(data)
+
+
 def cmd_profile(args) -> int:
     """Run ``futures-vpoc profile``; returns the exit status (errors raise FuturesVpocError)."""
     from futures_vpoc.data.barframe import atomic_write
@@ -218,6 +288,8 @@ def cmd_profile(args) -> int:
     spec = _spec(args)
     _check_outputs(args)
     day = _date(args.date)
+    if _is_dataset(args.data):
+        return _dataset_profile(args, spec, day)
     source = args.data if args.data else " ".join(args.trades)
     if args.data:
         bars, sessions, dev = _bar_profiles(args, spec)

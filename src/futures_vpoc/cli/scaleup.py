@@ -20,22 +20,34 @@ The runs are independent trainings: ``--executor local --workers N`` trains N at
 pool, ``--executor ray [--ray-address ADDR]`` on a Ray cluster (:mod:`futures_vpoc.ml.executor`);
 the results are combined in ladder/group order, so the output is that of the default ``serial``.
 
-``--output_dir DIR`` is used as is when it does not exist or is empty, else a new
-``DIR/run_YYYYMMDD_HHMMSS`` (nothing is overwritten). Exit status 0 when the report was written,
-2 for a usage or data error.
+Resume (:func:`claim_study`): each study writes ``DIR/study.json`` (data sha256, ladder or groups,
+the training settings, package version) before its first training, and each rung or member leaves
+``done.json``/``done.pkl`` in its folder when it finishes. Running the same command again into the
+same ``--output_dir`` trains only the rungs/members without a marker ("resumed K of N"); other
+settings into a folder holding a study is a one-line usage error. ``--output_dir DIR`` is used as
+is when it does not exist or is empty; a non-empty ``DIR`` without ``study.json`` gets a new
+``DIR/run_YYYYMMDD_HHMMSS`` (nothing is overwritten).
+
+``--mlflow URI`` logs the study after it finished: one parent run, a nested run per rung/member
+(:mod:`futures_vpoc.report.tracking`). Exit status 0 when the report was written, 2 for a usage or
+data error.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from futures_vpoc.errors import DataError, UsageError
+from futures_vpoc.report.tracking import add_mlflow_flag
 
 EXECUTORS = ("serial", "local", "ray")  # futures_vpoc.ml.executor.EXECUTORS (parsers stay text only)
 SCALEUP_DIR = "runs/scaleup"
 ENSEMBLE_DIR = "runs/ensemble"
+STUDY = "study.json"
 
 
 def add_executor_flags(parser) -> None:
@@ -81,6 +93,7 @@ def add_scaleup_parser(subparsers) -> argparse.ArgumentParser:
                    help="a rung passes the validation gate when its best validation loss is below the "
                         "previous rung's + this x |previous| (default 0: any improvement)")
     add_executor_flags(p)
+    add_mlflow_flag(p)
     return p
 
 
@@ -97,19 +110,131 @@ def add_ensemble_parser(subparsers) -> argparse.ArgumentParser:
                    help=f"feature groups, one member each: {' '.join(GROUPS)} (default price volume volatility); "
                         "replaces --features")
     add_executor_flags(p)
+    add_mlflow_flag(p)
     return p
 
 
-def _common(args, default_dir: str, replaced: tuple[str, ...], what: str):
-    """Config (with ``replaced`` flags dropped, noted), the bars, the output folder and run meta."""
-    from futures_vpoc.data.barframe import file_sha256, read_merged
+# ---------------------------------------------------------------------------- study folders (resume)
+@dataclass(frozen=True)
+class StudyClaim:
+    """The folder a study writes to, the text of its ``study.json``, and whether it resumes there."""
+
+    folder: Path
+    text: str
+    resuming: bool
+    note: str | None = None
+
+
+def study_text(settings: dict) -> str:
+    """``study.json``'s text: ``settings`` plus the package version, canonical JSON (sorted keys)."""
+    from futures_vpoc import __version__
+    from futures_vpoc.ml.rundir import jsonable
+
+    return json.dumps(jsonable({**settings, "version": __version__}), indent=2, sort_keys=True, default=str) + "\n"
+
+
+def _differing(old_text: str, new_text: str) -> str:
+    try:
+        old, new = json.loads(old_text), json.loads(new_text)
+    except ValueError:
+        return "unreadable study.json"
+    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    if keys == ["train_config"]:
+        a, b = old.get("train_config") or {}, new.get("train_config") or {}
+        keys = [f"train_config.{k}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    return "differs in " + ", ".join(keys[:6]) if keys else "differs"
+
+
+def claim_study(folder, settings: dict, what: str, foreign: str = "subfolder") -> StudyClaim:
+    """Decide, before any slow work, where a study writes and whether it resumes (writes nothing).
+
+    Parameters
+    ----------
+    folder : path
+        ``--output_dir`` (walk-forward: its ``walkforward_runs``).
+    settings : dict
+        Everything that must match for finished tasks to be reused (data sha256, ladder/groups/folds,
+        training settings); the package version is added.
+    what : str
+        The study's name for messages (``scale-up``, ``ensemble``, ``walk-forward``).
+    foreign : {"subfolder", "refuse"}
+        A non-empty folder without ``study.json``: a new ``run_*`` subfolder (scale-up, ensemble:
+        today's behaviour of every run) or a usage error (walk-forward).
+
+    Returns
+    -------
+    StudyClaim
+        ``resuming`` when ``folder/study.json`` holds exactly these settings (a rerun: finished
+        tasks are reused); then :func:`write_study`.
+
+    Raises
+    ------
+    UsageError
+        ``folder`` is a file, or holds a study of other settings (or of another version).
+    """
     from futures_vpoc.ml.rundir import resolve_run_dir
 
+    folder = Path(folder)
+    text = study_text(settings)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--output_dir {folder} is a file; give a folder")
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return StudyClaim(folder, text, False)
+    path = folder / STUDY
+    if path.is_file():
+        try:
+            old = path.read_text(encoding="utf-8")
+        except OSError:
+            old = ""
+        if old == text:
+            return StudyClaim(folder, text, True)
+        raise UsageError(f"{folder} already holds a {what} of other settings (its {STUDY} {_differing(old, text)}); "
+                         "rerun with the same settings to resume it, or choose another --output_dir")
+    if foreign == "refuse":
+        raise UsageError(f"{folder} already holds files but no {STUDY} of this {what} (runs of other settings "
+                         "or of an older version); choose another --output_dir")
+    sub, note = resolve_run_dir(folder, create=False)
+    return StudyClaim(sub, text, False, note)
+
+
+def write_study(claim: StudyClaim) -> Path:
+    """Create the study folder and write its ``study.json`` (atomically); say so when resuming."""
+    from futures_vpoc.data.barframe import atomic_write
+
+    claim.folder.mkdir(parents=True, exist_ok=True)
+    path = claim.folder / STUDY
+    if claim.note:
+        print(claim.note, flush=True)
+    if not claim.resuming:
+        atomic_write(path, lambda tmp: Path(tmp).write_text(claim.text, encoding="utf-8"))
+    return path
+
+
+def _study_settings(config, meta: dict, **study) -> dict:
+    """What a scale-up or ensemble rerun must match: data hash, the study's own settings, and the
+    training settings (without the output folder and the data path, which the hash stands for)."""
+    train = {k: v for k, v in config.to_dict().items()
+             if k not in ("output_dir", "data", "resume", "mlflow", "mlflow_experiment")}
+    return {"data_sha256": meta["data_sha256"], **study, "train_config": train}
+
+
+def _say_resumed(what: str, resumed, n: int) -> None:
+    if resumed:
+        print(f"{what}: resumed {len(resumed)} of {n} ({', '.join(resumed)} finished before, not trained again)",
+              flush=True)
+
+
+def _common(args, default_dir: str, replaced: tuple[str, ...], what: str, study: dict, adjust=None):
+    """Config (with ``replaced`` flags dropped, noted; then ``adjust(config)``), the bars, the claimed
+    study folder (:func:`claim_study`, with ``study`` as the study's own settings) and run meta."""
+    from futures_vpoc.data.barframe import file_sha256, read_merged
     from futures_vpoc.ml.config import config_from_namespace
+    from futures_vpoc.report.tracking import check_tracking
 
     config, given = config_from_namespace(args)
     if config.resume:
-        raise UsageError(f"{what} does not take --resume; run it again into a new --output_dir")
+        raise UsageError(f"{what} does not take --resume; run the same command into the same --output_dir "
+                         "to resume it")
     if config.data is None:
         raise UsageError("--data FILE is required (a merged bar file, e.g. from `futures-vpoc data synth`)")
     if not Path(config.data).is_file():
@@ -118,25 +243,18 @@ def _common(args, default_dir: str, replaced: tuple[str, ...], what: str):
         if name in given:
             print(f"{what}: --{name} is replaced per run ({'--ladder' if name == 'hidden_dims' else '--groups'})",
                   flush=True)
+    if adjust is not None:
+        config = adjust(config)
+    check_tracking(args)  # --mlflow without the client: refused before any training
+    argv = list(getattr(args, "argv", None) or sys.argv[1:])
+    meta = {"data_sha256": file_sha256(config.data), "data_file": str(Path(config.data).resolve()), "argv": argv}
     out = getattr(args, "output_dir", None) or default_dir
-    resolve_run_dir(out, create=False)  # refuse a bad --output_dir before the slow part
+    claim = claim_study(out, _study_settings(config, meta, command=what, **study), what)  # before the slow part
     bars = read_merged(config.data)
     from futures_vpoc.dataset import SplitSpec, require_sessions
 
     require_sessions(bars, SplitSpec(), config.horizon, config.data_fraction)  # before any feature is built
-    argv = list(getattr(args, "argv", None) or sys.argv[1:])
-    meta = {"data_sha256": file_sha256(config.data), "data_file": str(Path(config.data).resolve()), "argv": argv}
-    return config, bars, out, meta
-
-
-def _out_dir(out: str):
-    """Create the output folder (only once the data is known to be usable)."""
-    from futures_vpoc.ml.rundir import resolve_run_dir
-
-    out_dir, note = resolve_run_dir(out)
-    if note:
-        print(note, flush=True)
-    return out_dir
+    return config, bars, claim, meta
 
 
 def _dataset(bars, config, groups):
@@ -178,21 +296,25 @@ def _analyze(run_dir: Path) -> None:
 def cmd_scaleup(args) -> int:
     """Run ``futures-vpoc scale-up``; 0 when the table was written."""
     from futures_vpoc.ml.executor import ExecutorSpec
-    from futures_vpoc.ml.scaleup import parse_ladder, run_scaleup, write_scaleup_report
+    from futures_vpoc.ml.scaleup import arch_name, parse_ladder, run_scaleup, write_scaleup_report
 
     ladder = parse_ladder(args.ladder)
     spec = ExecutorSpec.from_args(args)
-    config, bars, out, meta = _common(args, SCALEUP_DIR, ("hidden_dims",), "scale-up")
+    study = {"ladder": [arch_name(r) for r in ladder], "val_tolerance": float(args.val_tolerance)}
+    config, bars, claim, meta = _common(args, SCALEUP_DIR, ("hidden_dims",), "scale-up", study)
     data = _dataset(bars, config, config.features)
-    out_dir = _out_dir(out)
+    write_study(claim)
+    out_dir = claim.folder
     config = config.replace(output_dir=str(out_dir))
     result = run_scaleup(config, data, out_dir, ladder, val_tolerance=args.val_tolerance, meta=meta,
-                         after_run=_analyze, executor=spec)
+                         after_run=_analyze, executor=spec, resumable=True)
     js, md = write_scaleup_report(result)
+    _say_resumed("scale-up", result.resumed, len(ladder))
     winner = result.winner.arch if result.winner else "none"
     stop = f"; stopped at {result.stopped_at} (gate failed)" if result.stopped_at else "; every rung passed"
     print(f"scale-up: winner {winner} (by validation loss){stop}", flush=True)
     print(f"wrote {md} and {js}", flush=True)
+    _track_scaleup(args, result, claim, json.loads(claim.text))
     return 0
 
 
@@ -206,14 +328,20 @@ def cmd_ensemble(args) -> int:
     spec = ExecutorSpec.from_args(args)
     if args.target is not None and not is_binary(args.target):
         raise UsageError("ensemble combines probabilities of 'up': use --target direction (or up_or_not)")
-    config, bars, out, meta = _common(args, ENSEMBLE_DIR, ("features",), "ensemble")
-    if args.hidden_dims is None:
-        config = config.replace(hidden_dims=MEMBER_DIMS)
+
+    def member_dims(config):
+        return config.replace(hidden_dims=MEMBER_DIMS) if args.hidden_dims is None else config
+
+    config, bars, claim, meta = _common(args, ENSEMBLE_DIR, ("features",), "ensemble", {"groups": list(groups)},
+                                        member_dims)
     datas, skipped = _member_datasets(bars, config, groups)
-    out_dir = _out_dir(out)
+    write_study(claim)
+    out_dir = claim.folder
     config = config.replace(output_dir=str(out_dir))
-    result = run_ensemble(config, datas, out_dir, meta=meta, after_run=_analyze, skipped=skipped, executor=spec)
+    result = run_ensemble(config, datas, out_dir, meta=meta, after_run=_analyze, skipped=skipped, executor=spec,
+                          resumable=True)
     js, md = write_ensemble_report(result)
+    _say_resumed("ensemble", result.resumed, len(datas))
     if result.aligned_note:
         print(f"ensemble: {result.aligned_note}", flush=True)
     t = result.test
@@ -223,7 +351,51 @@ def cmd_ensemble(args) -> int:
           f"{result.val['best_member_log_loss']:.6f}); test accuracy {t['accuracy']:.4f} [{lo:.4f}, {hi:.4f}] vs "
           f"majority {t['majority_baseline']:.4f}", flush=True)
     print(f"wrote {md} and {js}", flush=True)
+    _track_ensemble(args, result, claim, json.loads(claim.text))
     return 0
 
 
-__all__ = ["add_ensemble_parser", "add_scaleup_parser", "cmd_ensemble", "cmd_scaleup"]
+# ---------------------------------------------------------------------------- --mlflow
+def _track_scaleup(args, result, claim: StudyClaim, settings: dict) -> None:
+    """One parent run for the study, one nested run per rung trained (never raises)."""
+    from futures_vpoc.report.tracking import Child, log_study, track
+
+    if not getattr(args, "mlflow", None):
+        return
+    children = [Child(r.arch, r.run_dir, tags={"rung": i, "gate": "pass" if r.passed else "fail",
+                                                 "gate_reasons": "; ".join(r.reasons),
+                                                 "winner": r is result.winner})
+                for i, r in enumerate(result.rungs)]
+    win = result.winner
+    metrics = {"winner_best_val_loss": win.summary.get("best_val_loss") if win else None,
+               "winner_test_accuracy": win.summary.get("test_accuracy") if win else None,
+               "rungs_trained": len(result.rungs)}
+    tags = {"winner": win.arch if win else "none", "stopped_at": result.stopped_at or "",
+            "study_dir": str(Path(claim.folder).resolve())}
+    out = Path(result.out_dir)
+    track(args, "scale-up", log_study, f"scale-up {Path(claim.folder).name}", settings, children,
+          [out / "scaleup.md", out / "scaleup.json", out / STUDY], metrics, tags)
+
+
+def _track_ensemble(args, result, claim: StudyClaim, settings: dict) -> None:
+    """One parent run for the ensemble, one nested run per member (never raises)."""
+    from futures_vpoc.ml.predfile import FILE
+    from futures_vpoc.report.tracking import Child, log_study, track
+
+    if not getattr(args, "mlflow", None):
+        return
+    children = [Child(m.group, m.run_dir, tags={"group": m.group, "weight": f"{w:.6f}"},
+                      metrics={"weight": float(w), "member_val": result.member_val[m.group],
+                               "member_test": result.member_test[m.group]})
+                for m, w in zip(result.members, result.weights)]
+    metrics = {"val": result.val, "test": result.test,
+               "weight": {m.group: float(w) for m, w in zip(result.members, result.weights)}}
+    tags = {"weights_chosen": result.chosen, "skipped_members": ", ".join(result.skipped) or "",
+            "study_dir": str(Path(claim.folder).resolve())}
+    out = Path(result.out_dir)
+    track(args, "ensemble", log_study, f"ensemble {Path(claim.folder).name}", settings, children,
+          [out / "ensemble.md", out / "ensemble.json", out / STUDY, out / FILE], metrics, tags)
+
+
+__all__ = ["STUDY", "StudyClaim", "add_ensemble_parser", "add_scaleup_parser", "claim_study", "cmd_ensemble",
+           "cmd_scaleup", "study_text", "write_study"]

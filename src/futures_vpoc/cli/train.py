@@ -11,6 +11,15 @@ run's stored settings are used; only ``--epochs``, ``--verbose``, ``--device``, 
 ``--tensorboard`` and ``--data`` (the same file, checked by its sha256, possibly moved) may be given
 again; other flags that differ from the stored run are reported and ignored.
 
+A bar dataset folder (``--data DIR`` holding ``year=YYYY/month=MM/part.parquet``, e.g. from
+``data synth --years N --out DIR``) is built month by month and never held in memory
+(:func:`futures_vpoc.dataset.sharded.build_sharded`): the scaled float32 rows of each part are
+written to ``RUN/data_cache/X_{train,val,test,test_unscored}.npy`` and memory-mapped, and training
+gathers its batches from them block by block (:func:`futures_vpoc.ml.epoch.epoch_order`). The same
+bars as one file give the same arrays. The run directory is created before that build (removed
+again when the build fails); ``--resume`` rebuilds the cache. ``data_cache`` is a cache: delete it
+when the run is done.
+
 Exit status: 0 when training finished (completed or stopped early), 1 when it diverged (the run
 directory is still complete), 2 for a usage or data error (one line, nothing written).
 
@@ -68,7 +77,9 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
         kw.setdefault("default", None)
         p.add_argument(*spellings, dest=dest, help=f"{help_text} ({shown})", **kw)
 
-    add("--data", help_text="merged bar file (.csv or .parquet), e.g. from `data merge` or `data synth`",
+    add("--data", help_text="merged bar file (.csv or .parquet), e.g. from `data merge` or `data synth`, or a bar "
+                            "dataset folder (year=YYYY/month=MM, `data synth --years N`): built month by month "
+                            "into memory-mapped shards in RUN/data_cache",
         metavar="FILE", shown="required; with --resume the run's own file")
     add("--output_dir", help_text="run directory (or its parent, see above)", metavar="DIR")
     add("--epochs", type=int, help_text="most epochs")
@@ -123,6 +134,9 @@ def add_train_parser(subparsers) -> argparse.ArgumentParser:
     add("--baselines", action=argparse.BooleanOptionalAction,
         help_text="also fit a logistic regression and LightGBM on the same features, parts and labels, and "
                   "score and write them beside the network")
+    from futures_vpoc.report.tracking import add_mlflow_flag
+
+    add_mlflow_flag(p)
     return p
 
 
@@ -147,7 +161,7 @@ def _resume_config(config, given: set[str]):
     ignored = sorted(n for n in given - set(RESUME_OVERRIDES) - {"resume", "output_dir"}
                      if getattr(config, n) != getattr(stored, n))
     keep = {n: getattr(config, n) for n in RESUME_OVERRIDES if n in given}
-    if "data" not in keep and not Path(str(stored.data)).is_file() and stored_doc.get("data_file"):
+    if "data" not in keep and not Path(str(stored.data)).exists() and stored_doc.get("data_file"):
         keep["data"] = stored_doc["data_file"]  # the absolute path recorded at the start (another cwd)
     resumed = stored.replace(resume=True, output_dir=config.output_dir, **keep)
     return resumed, ignored, stored_doc.get("data_sha256")
@@ -158,7 +172,10 @@ def cmd_train(args) -> int:
     from futures_vpoc.ml.distributed import from_env
     from futures_vpoc.ml.rundir import resolve_run_dir
 
+    from futures_vpoc.report.tracking import check_tracking, track_run
+
     config, given = config_from_args(args)
+    check_tracking(args)
     info = from_env()
     ignored, stored_sha = [], None
     if config.resume:
@@ -166,8 +183,11 @@ def cmd_train(args) -> int:
         config, ignored, stored_sha = _resume_config(config, given)
     if config.data is None:
         raise UsageError("--data FILE is required (a merged bar file, e.g. from `futures-vpoc data synth`)")
-    if not Path(config.data).is_file():
+    folder = Path(config.data).is_dir()
+    if not folder and not Path(config.data).is_file():
         raise DataError("file not found", file=config.data, hint="check --data")
+    if folder:
+        _require_dataset(config.data)
     from futures_vpoc.data.barframe import file_sha256
 
     sha = file_sha256(config.data)
@@ -178,8 +198,11 @@ def cmd_train(args) -> int:
         run_dir, note = Path(config.output_dir), None
     else:
         resolve_run_dir(config.output_dir, create=False)  # refuse a bad --output_dir before the slow part
-    data = _load(config)
-    if not config.resume:
+    if folder:
+        data, run_dir, note = _load_folder(config, info, run_dir if config.resume else None)
+    else:
+        data = _load(config)
+    if not config.resume and not folder:
         run_dir, note = resolve_run_dir(config.output_dir, create=info.is_main)
     if info.is_main:
         if note:
@@ -197,6 +220,7 @@ def cmd_train(args) -> int:
     shutdown()
     if info.is_main:
         _analyze(run_dir)
+        track_run(args, "train", run_dir)
     return result.exit_code
 
 
@@ -224,4 +248,54 @@ def _load(config):
     return TrainData.from_dataset(ds)
 
 
-__all__ = ["RESUME_OVERRIDES", "add_train_parser", "cmd_train", "config_from_args"]
+CACHE_DIR = "data_cache"
+"""Folder of the run directory holding a dataset folder's memory-mapped shards (a cache, never committed)."""
+
+
+def _require_dataset(folder) -> None:
+    """Refuse a folder that is not a bar dataset, before anything is written."""
+    from futures_vpoc.data.partitioned import partitions
+
+    if not partitions(folder):
+        raise DataError("no year=YYYY/month=MM/part.parquet partition in the folder", file=str(folder),
+                        hint="give a merged bar file or a dataset from `futures-vpoc data synth --years N --out DIR`")
+
+
+def _load_folder(config, info, run_dir: Path | None):
+    """A dataset folder -> memory-mapped shards in ``RUN/data_cache`` -> TrainData, and the run directory.
+
+    The run directory is made first (the shards live in it); a failed build removes what this call
+    made (nothing is left for an exit status 2). A non-writing rank of a distributed run builds its
+    own shards in a temporary folder, removed when the process exits.
+    """
+    import atexit
+    import shutil
+    import tempfile
+
+    from futures_vpoc.dataset import SplitSpec
+    from futures_vpoc.dataset.sharded import build_sharded
+    from futures_vpoc.ml.inputs import TrainData
+    from futures_vpoc.ml.rundir import resolve_run_dir
+
+    out = Path(config.output_dir)
+    existed = out.exists()
+    note = None
+    if run_dir is None:
+        run_dir, note = resolve_run_dir(out, create=info.is_main)
+    if info.is_main:
+        cache = run_dir / CACHE_DIR
+    else:
+        cache = Path(tempfile.mkdtemp(prefix=f"futures_vpoc_cache_rank{info.rank}_"))
+        atexit.register(shutil.rmtree, cache, True)
+    try:
+        ds = build_sharded(config.data, cache, groups=list(config.features) if config.features else None,
+                           target=config.target, horizon=config.horizon, split=SplitSpec(),
+                           data_fraction=config.data_fraction, chunk_size=config.chunk_size)
+    except BaseException:
+        if info.is_main and not config.resume:
+            shutil.rmtree(out if not existed else run_dir if run_dir != out else cache, ignore_errors=True)
+        raise
+    return TrainData.from_dataset(ds), run_dir, note
+
+
+__all__ = ["CACHE_DIR", "RESUME_OVERRIDES", "add_train_parser", "cmd_train", "config_from_args"]

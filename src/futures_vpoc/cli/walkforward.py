@@ -28,7 +28,9 @@ with ``--executor serial|local|ray`` (``--workers N``, ``--ray-address ADDR``) a
 order, so the output is the same under every executor. A fold that finished writes
 ``fold_KK/done.json``; running the same command again into the same ``--output_dir`` trains only the
 folds without one (an interrupted fold's folder is removed and trained again) and refuses fold runs
-of other settings.
+of other settings (``walkforward_runs/study.json``, :func:`futures_vpoc.cli.scaleup.claim_study`).
+``--mlflow URI`` logs the study afterwards: one parent run, a nested run per fold
+(:mod:`futures_vpoc.report.tracking`).
 
 Then the out-of-sample probabilities are stitched into one series and the model strategy, the
 rule strategies and the baselines run via :func:`futures_vpoc.backtest.run.run_backtest` on the
@@ -51,6 +53,7 @@ from futures_vpoc import progress
 from futures_vpoc.backtest.run import run_backtest
 from futures_vpoc.cli.backtest import DEFAULT_WITH_MODEL
 from futures_vpoc.cli.backtest_steps import backtest_config, build_signals, json_safe, write_outputs
+from futures_vpoc.cli.scaleup import STUDY, claim_study, write_study
 from futures_vpoc.data.barframe import atomic_write, read_merged
 from futures_vpoc.errors import DataError, UsageError
 
@@ -268,25 +271,6 @@ def fold_tasks(bars: pd.DataFrame, folds: list[WFFold], cfg, runs: Path, purge: 
     return tasks
 
 
-STUDY = "study.json"
-
-
-def _claim_runs(runs: Path, settings: dict) -> str:
-    """Refuse fold runs of other settings in ``runs`` (before any slow work); a rerun of the same
-    settings resumes. Returns the text of ``runs/study.json``, written once the folds are known."""
-    text = json.dumps(json_safe(settings), indent=2, sort_keys=True, default=str) + "\n"
-    path = runs / STUDY
-    if runs.exists() and any(runs.iterdir()):
-        try:
-            same = path.read_text(encoding="utf-8") == text
-        except OSError:
-            same = False
-        if not same:
-            raise UsageError(f"{runs} already holds fold runs of other settings (or of an older version); "
-                             "choose another --output_dir")
-    return text
-
-
 def cmd_walkforward(args) -> int:
     """Run ``futures-vpoc backtest --walk-forward``; prints one line per fold and per strategy.
 
@@ -295,7 +279,8 @@ def cmd_walkforward(args) -> int:
     reuses the folds already finished and trains only the others.
     """
     from futures_vpoc.data.barframe import file_sha256
-    from futures_vpoc.ml.executor import ExecutorSpec, run_tasks
+    from futures_vpoc.ml.executor import ExecutorSpec, StudyStats, run_tasks
+    from futures_vpoc.report.tracking import check_tracking
 
     config = backtest_config(args)  # refuses bad cost flags before the slow part
     spec = ExecutorSpec.from_args(args)
@@ -303,10 +288,12 @@ def cmd_walkforward(args) -> int:
     cfg = _train_config(args, out)
     runs = out / RUNS_DIR
     rolling = getattr(args, "wf_window", "expanding") == "rolling"
-    sha = file_sha256(args.data) if Path(args.data).is_file() else ""
-    study = _claim_runs(runs, {"data_sha256": sha, "train_months": args.wf_train_months, "test_months": args.wf_test_months,
-                       "step_months": args.wf_step_months, "window": "rolling" if rolling else "expanding",
-                       "train_config": cfg.to_dict()})
+    sha = file_sha256(args.data) if Path(args.data).exists() else ""  # a dataset folder: every partition hashed
+    check_tracking(args)  # --mlflow without the client: refused before any training
+    settings = {"data_sha256": sha, "train_months": args.wf_train_months, "test_months": args.wf_test_months,
+                "step_months": args.wf_step_months, "window": "rolling" if rolling else "expanding",
+                "train_config": cfg.to_dict()}
+    claim = claim_study(runs, settings, "walk-forward", foreign="refuse")  # before any slow work
     bars = read_merged(args.data)
     purge = int(cfg.horizon)
     folds = month_folds(bars.index, args.wf_train_months, args.wf_test_months, args.wf_step_months, purge, rolling)
@@ -314,10 +301,10 @@ def cmd_walkforward(args) -> int:
     names = tuple(dict.fromkeys(names))
     probability = np.full(len(bars), np.nan)
     records = []
-    runs.mkdir(parents=True, exist_ok=True)
-    atomic_write(runs / STUDY, lambda tmp: Path(tmp).write_text(study, encoding="utf-8"))
+    write_study(claim)
     tasks = fold_tasks(bars, folds, cfg, runs, purge, sha)
-    done = run_tasks(tasks, spec)
+    stats = StudyStats()
+    done = run_tasks(tasks, spec, stats=stats)
     for fold, (_, res) in zip(folds, progress.bar(done, desc="walk-forward folds", unit="fold", total=len(tasks))):
         prob, info = res["prob"], res["record"]
         probability[fold.test_start: fold.test_end] = prob
@@ -354,8 +341,29 @@ def cmd_walkforward(args) -> int:
         sharpe = s["sharpe"] if s["sharpe"] is not None and math.isfinite(s["sharpe"]) else float("nan")
         print(f"{name:<15} net ${s['net_pnl_usd']:>12,.2f}  costs ${s['costs_usd']:>10,.2f}  trades {s['trades']:>6}  "
               f"Sharpe {sharpe:6.2f}  maxDD {s['max_drawdown_pct']:6.2f}%  DSR {s['dsr']:.3f}")
+    if stats.resumed:
+        print(f"walk-forward: resumed {len(stats.resumed)} of {len(tasks)} ({', '.join(stats.resumed)} finished "
+              "before, not trained again)")
     print("wrote " + ", ".join(str(p) for p in [*paths, wf_path]))
+    _track(args, claim.text, records, res, [*paths, wf_path, runs / STUDY], out)
     return 0
+
+
+def _track(args, claim_text: str, records: list[dict], res, files, out: Path) -> None:
+    """``--mlflow``: one parent run for the walk-forward study (each strategy's stats as metrics
+    ``<strategy>.<stat>``, the backtest files as artefacts), one nested run per fold (never raises)."""
+    from futures_vpoc.report.tracking import Child, log_study, track
+
+    if not getattr(args, "mlflow", None):
+        return
+    children = [Child(f"fold_{r['fold']:02d}", Path(r["run_dir"]),
+                      tags={"fold": r["fold"], "test_start": r["test_start"], "test_end": r["test_end"],
+                            "checkpoint": r.get("checkpoint", "")},
+                      metrics={k: r.get(k) for k in ("n_predicted", "n_train_rows", "n_val_rows", "n_test_bars")})
+                for r in records]
+    metrics = {name: json_safe(dict(r.stats)) for name, r in res.strategies.items()}
+    track(args, "backtest --walk-forward", log_study, f"walk-forward {out.resolve().name}",
+          {**json.loads(claim_text), "folds": len(records)}, children, files, metrics, {"study_dir": str(out.resolve())})
 
 
 __all__ = ["RUNS_DIR", "WFFold", "cmd_walkforward", "month_folds"]

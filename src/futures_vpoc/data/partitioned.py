@@ -17,6 +17,9 @@ dataset** (``futures-vpoc features --out DIR``) uses the same layout with the fe
 A partition is written through a temporary file and renamed; the whole dataset is written into a
 temporary folder beside ``folder`` and swapped in at the end, so a failed write leaves an existing
 dataset as it was.
+
+Month-by-month passes that write one table file instead of a dataset (``profile --data DIR``'s
+per-bar and per-level tables) append each month to it through :class:`TableAppender`.
 """
 
 from __future__ import annotations
@@ -326,3 +329,79 @@ def synthetic_years(first_year: int, last_year: int, seed: int, signal: float = 
         finite = bars["vix"].to_numpy()[np.isfinite(bars["vix"].to_numpy())]
         last_vix = float(finite[-1]) if len(finite) else last_vix
         yield bars
+
+
+class TableAppender:
+    """One ``.csv`` or ``.parquet`` table written piece by piece, appearing whole at :meth:`close`.
+
+    For outputs of a month-by-month pass (e.g. ``profile --developing`` of a dataset): each
+    :meth:`append` writes its rows at once (Parquet: one row group each, the schema of the first
+    piece; CSV: the header once, then rows), so only one piece is in memory. The file is written
+    beside ``path`` under a temporary name and renamed at :meth:`close`; :meth:`abort` (or leaving
+    a ``with`` block by an exception) removes it and leaves an existing ``path`` untouched. The
+    result reads back equal to writing the concatenated pieces at once (``to_parquet(index=False)``;
+    ``to_csv(index=False)`` of the same text).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The table file (``.parquet``/``.pq`` or anything else as CSV).
+    to_text : callable, optional
+        CSV only: turns a piece into the frame whose text is written (e.g. times as ISO text).
+    """
+
+    def __init__(self, path: str | os.PathLike, to_text=None):
+        self.path = Path(path)
+        self.parquet = self.path.suffix.lower() in (".parquet", ".pq")
+        self.to_text = to_text
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        os.close(fd)
+        self.tmp = Path(tmp)
+        self.rows = 0
+        self._writer = None
+        self._columns: list[str] | None = None
+
+    def append(self, frame: pd.DataFrame) -> None:
+        """Write ``frame``'s rows (its index is not written; the same columns every time)."""
+        if self._columns is None:
+            self._columns = list(frame.columns)
+        elif list(frame.columns) != self._columns:
+            raise ValueError(f"columns {list(frame.columns)} differ from the first piece's {self._columns}")
+        if self.parquet:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(self.tmp, table.schema)
+            self._writer.write_table(table.cast(self._writer.schema))
+        else:
+            first = self._writer is None
+            text = frame if self.to_text is None else self.to_text(frame)
+            text.to_csv(self.tmp, mode="w" if first else "a", header=first, index=False, lineterminator="\n")
+            self._writer = True
+        self.rows += len(frame)
+
+    def close(self) -> Path:
+        """Finish the file and rename it to ``path`` (a table with no piece is not written: ValueError)."""
+        if self._writer is None:
+            self.abort()
+            raise ValueError(f"nothing was appended to {self.path}")
+        if self.parquet:
+            self._writer.close()
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Remove the temporary file (``path`` stays as it was)."""
+        if self.parquet and self._writer is not None:
+            self._writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> TableAppender:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()

@@ -73,11 +73,22 @@ def choose_features(X: np.ndarray, names: tuple[str, ...], span: np.ndarray, spe
     UsageError
         When no feature would be kept (one line naming the best-covered ones).
     """
+    total = int(span.sum())
+    share = (~np.isnan(X[span])).mean(axis=0) if total else np.zeros(len(names))
+    return choose_from_shares(share, total, names, specs, min_share)
+
+
+def choose_from_shares(share: np.ndarray, total: int, names, specs=None,
+                       min_share: float = MIN_FEATURE_COVERAGE) -> tuple[np.ndarray, dict]:
+    """:func:`choose_features` from each column's share of training rows with a value.
+
+    For callers that count values without holding the table (a partitioned dataset, month by
+    month: :mod:`futures_vpoc.dataset.sharded`). ``share``: float array, shape (d,), in [0, 1];
+    ``total``: the training rows counted. Same return value, report and error.
+    """
     specs = tuple(specs or ())
     if len(specs) != len(names):
         specs = (None,) * len(names)
-    total = int(span.sum())
-    share = (~np.isnan(X[span])).mean(axis=0) if total else np.zeros(len(names))
     keep = share >= min_share
     report = {}
     for name, s, k, spec in zip(names, share, keep, specs):
@@ -157,4 +168,5 @@ def require_sessions(bars: pd.DataFrame, split, horizon: int, data_fraction: flo
     return m
 
 
-__all__ = ["MIN_FEATURE_COVERAGE", "choose_features", "kept_and_dropped", "min_sessions", "require_sessions"]
+__all__ = ["MIN_FEATURE_COVERAGE", "choose_features", "choose_from_shares", "kept_and_dropped", "min_sessions",
+           "require_sessions"]

@@ -137,6 +137,8 @@ class EnsembleResult:
     for predictions_test.parquet."""
     skipped: dict = field(default_factory=dict)
     """``{group: reason}`` of the members left out (no usable rows)."""
+    resumed: list = field(default_factory=list)
+    """Members whose stored result was reused (not trained again); not part of ``ensemble.json``."""
 
     def to_dict(self) -> dict:
         return jsonable({
@@ -177,7 +179,7 @@ def run_ensemble(config: TrainConfig, datas: Mapping[str, TrainData], out_dir: s
                  meta: dict | None = None, console: bool = True,
                  after_run: Callable[[Path], None] | None = None,
                  skipped: Mapping[str, str] | None = None,
-                 executor: ExecutorSpec | None = None) -> EnsembleResult:
+                 executor: ExecutorSpec | None = None, resumable: bool = False) -> EnsembleResult:
     """Train one member per group of ``datas`` into ``out_dir/<group>`` and combine them on validation.
 
     Parameters
@@ -196,15 +198,22 @@ def run_ensemble(config: TrainConfig, datas: Mapping[str, TrainData], out_dir: s
         How the members train (:func:`futures_vpoc.ml.executor.run_tasks`): serial (None, the
         default) one after another in this process, ``local`` or ``ray`` at once. The members are
         combined in group order whatever finished first, so the result is the same.
+    resumable : bool
+        False (default): each member gets a fresh folder (``DIR/<group>``, or a ``run_*``
+        subfolder of it when that holds files). True (the CLI, which claims ``DIR`` for this
+        study): member ``g`` trains into ``DIR/<g>`` and leaves ``done.json``/``done.pkl`` there; a
+        rerun reuses a member whose marker matches its settings (listed in ``result.resumed``),
+        retrains one without a marker from a clean folder and refuses one of other settings.
     """
     from futures_vpoc.ml.evaluation import trade_dates_of
-    from futures_vpoc.ml.executor import Task, run_tasks
+    from futures_vpoc.ml.executor import StudyStats, Task, run_tasks
     from futures_vpoc.ml.rundir import resolve_run_dir
+    from futures_vpoc.ml.scaleup import task_fingerprint
 
     if not is_binary(config.target):
         raise UsageError("ensemble combines probabilities of 'up': use --target direction (or up_or_not)")
     if config.resume:
-        raise UsageError("ensemble does not resume; run it again into a new --output_dir")
+        raise UsageError("ensemble does not resume with --resume; run the same command into the same --output_dir")
     if len(datas) < 1:
         raise UsageError("--groups: give at least one feature group")
     groups = list(datas)
@@ -217,14 +226,19 @@ def run_ensemble(config: TrainConfig, datas: Mapping[str, TrainData], out_dir: s
     unscored: dict = {}  # group -> P(up) on the test rows without a label (flat horizons)
     tasks = []
     for g in groups:
-        run_dir, note = resolve_run_dir(out / g)
+        run_dir, note = (out / g, None) if resumable else resolve_run_dir(out / g)
         cfg = config.replace(features=(g,), output_dir=str(run_dir), baselines=False)  # one group each: no baselines
-        tasks.append(Task(g, _train_member, (cfg, datas[g], str(run_dir), {**(meta or {}), "ensemble": {"group": g}},
-                                             console, note)))
-    done = run_tasks(tasks, executor)
+        member_meta = {**(meta or {}), "ensemble": {"group": g}}
+        args = (cfg, datas[g], str(run_dir), member_meta, console, note, resumable)
+        tasks.append(Task(g, _train_member, args, folder=str(run_dir), fingerprint=task_fingerprint(cfg, member_meta))
+                     if resumable else Task(g, _train_member, args))
+    stats = StudyStats()
+    done = run_tasks(tasks, executor, stats=stats)
     for task, (run_dir, summary, p_val, p_test, flat) in progress.bar(done, desc="ensemble members", unit="member",
                                                                       total=len(tasks), enabled=console):
         g, data = task.key, datas[task.key]
+        if g in stats.resumed and console:
+            progress.say(f"ensemble: member {g}: finished before, not trained again")
         if after_run is not None and run_dir is not None:
             after_run(run_dir)
         trained.append((g, run_dir, summary, data, p_val, p_test))
@@ -279,17 +293,21 @@ def run_ensemble(config: TrainConfig, datas: Mapping[str, TrainData], out_dir: s
                           weights, trade_dates_of)
     result = EnsembleResult(out, members, weights, chosen, val, member_val, test, member_test,
                             "; ".join(notes) or None, int(len(y["val"])), int(len(y["test"])), (*rows, facts),
-                            dict(skipped or {}))
+                            dict(skipped or {}), list(stats.resumed))
     return result
 
 
 def _train_member(cfg: TrainConfig, data: TrainData, run_dir: str, meta: dict, console: bool,
-                  note: str | None) -> tuple:
+                  note: str | None, fresh: bool = False) -> tuple:
     """One member as an executor task: ``(run_dir, summary, P(up) val, P(up) test, P(up) of the
-    unlabelled test rows as a Series or None)``."""
+    unlabelled test rows as a Series or None)``. ``fresh``: first remove what an interrupted attempt
+    left in ``run_dir`` (no ``done.json``)."""
+    from futures_vpoc.ml.executor import clear_unfinished
     from futures_vpoc.ml.model import predict_logits, probabilities
     from futures_vpoc.ml.trainer import Trainer
 
+    if fresh:
+        clear_unfinished(run_dir)
     g = cfg.features[0]
     if note and console:
         progress.say(note)

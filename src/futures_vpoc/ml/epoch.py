@@ -3,7 +3,15 @@
 One step (:meth:`EpochLoop.run`), all on tensors prepared once
     1. ``lr = lr_at(step) * guard.lr_scale`` (:mod:`.schedule`, :mod:`.guard`).
     2. The batch is a slice of this epoch's permuted copy of the training tensors (one gather per
-       epoch, :func:`epoch_rows`; no per-batch Python or pandas work).
+       epoch, :func:`epoch_rows`; no per-batch Python or pandas work). A memory-mapped training
+       part (:func:`futures_vpoc.ml.inputs.paged_block_rows`) is never copied whole: each batch is
+       gathered from it by its rows of :func:`epoch_order` (blocks of consecutive rows in a random
+       order, then the rows of each block in a random order), so an epoch reads the file block by
+       block instead of at random. Trade-off: a batch then holds rows of one block (65,536 rows
+       of 1-minute bars are about 7 weeks of sessions), so batches are less alike than under a
+       full shuffle and the gradient drifts with the block's market regime within an epoch; every
+       row is still seen once per epoch, and the block order changes every epoch. A part of at
+       most one block gets exactly the in-memory order.
     3. Forward under autocast when mixed precision is on; loss in float32 from the logits.
     4. Backward (scaled by the GradScaler under fp16, then unscaled).
     5. Global L2 norm of the gradients, *before* clipping; one host synchronisation per step reads
@@ -32,6 +40,7 @@ import torch
 from futures_vpoc.ml import distributed as ddp
 from futures_vpoc.ml.device import autocast as make_autocast
 from futures_vpoc.ml.guard import DIVERGED, ROLLBACK
+from futures_vpoc.ml.inputs import paged_block_rows
 from futures_vpoc.ml.loss import AdaptiveHuberLoss
 from futures_vpoc.ml.schedule import lr_at
 
@@ -86,6 +95,33 @@ def epoch_rows(X: torch.Tensor, y: torch.Tensor, seed: int, epoch: int, info: dd
     g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     perm = ddp.shard(torch.randperm(X.shape[0], generator=g), info).to(device)
     return X.index_select(0, perm), y.index_select(0, perm)
+
+
+def epoch_order(n: int, seed: int, epoch: int, block_rows: int | None) -> torch.Tensor:
+    """The order of the ``n`` training rows for ``epoch``, int64, shape (n,): a permutation.
+
+    ``block_rows`` None or ``>= n``: ``torch.randperm`` of the epoch's generator, the order of
+    :func:`epoch_rows`. Else the blocks of ``block_rows`` consecutive rows (the last one shorter) in a
+    random order, each block's rows in a random order, from the same generator.
+    """
+    g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    if block_rows is None or n <= block_rows:
+        return torch.randperm(n, generator=g)
+    blocks = torch.randperm(math.ceil(n / block_rows), generator=g).tolist()
+    return torch.cat([b * block_rows + torch.randperm(min(block_rows, n - b * block_rows), generator=g)
+                      for b in blocks])
+
+
+def paged_batches(X: torch.Tensor, y: torch.Tensor, seed: int, epoch: int, info: ddp.DistInfo,
+                  block_rows: int, batch_size: int):
+    """``batch(b) -> (xb, yb)`` gathering batch ``b`` of this process from memory-mapped tensors."""
+    order = ddp.shard(epoch_order(X.shape[0], seed, epoch, block_rows), info)
+
+    def batch(b: int) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = order[b * batch_size:(b + 1) * batch_size]
+        return X.index_select(0, idx), y.index_select(0, idx)
+
+    return batch
 
 
 def reseed_dropout(model, seed: int, epoch: int, rank: int, device: torch.device) -> None:
@@ -144,6 +180,7 @@ class EpochLoop:
         self.steps_per_epoch, self.total_steps = steps_per_epoch, total_steps
         self.progress, self.logger, self.main = progress, logger, main
         self.on_event, self.on_rollback = on_event, on_rollback
+        self.block_rows = paged_block_rows(X)
 
     def run(self, epoch: int, step: int) -> EpochStats:
         """Train epoch ``epoch`` from global step ``step``; returns its accumulators."""
@@ -152,8 +189,12 @@ class EpochLoop:
         reseed_dropout(self.model, cfg.seed, epoch, self.info.rank, self.device)
         self.net.train()
         t0 = time.perf_counter()
-        Xe, ye = epoch_rows(self.X, self.y, cfg.seed, epoch, self.info, self.device)
         bs, steps = cfg.batch_size, self.steps_per_epoch
+        if self.block_rows is None:
+            Xe, ye = epoch_rows(self.X, self.y, cfg.seed, epoch, self.info, self.device)
+            paged = None
+        else:
+            paged = paged_batches(self.X, self.y, cfg.seed, epoch, self.info, self.block_rows, bs)
         net, opt, crit, scaler, params = self.net, self.opt, self.loss, self.scaler, self.params
         clip = float(cfg.gradient_clip_value or 0.0)
         autocast = make_autocast(self.device, self.amp_dtype)
@@ -172,8 +213,11 @@ class EpochLoop:
                 for group in opt.param_groups:
                     group["lr"] = lr
                 current_lr = lr
-            xb = Xe[b * bs:(b + 1) * bs]
-            yb = ye[b * bs:(b + 1) * bs]
+            if paged is None:
+                xb = Xe[b * bs:(b + 1) * bs]
+                yb = ye[b * bs:(b + 1) * bs]
+            else:
+                xb, yb = paged(b)
             if hook is not None:
                 xb = hook(step, xb)
             if autocast is None:
@@ -250,4 +294,5 @@ class EpochLoop:
         return acc
 
 
-__all__ = ["NAN_EVENT_CAP", "EpochLoop", "EpochStats", "epoch_rows", "reseed_dropout"]
+__all__ = ["NAN_EVENT_CAP", "EpochLoop", "EpochStats", "epoch_order", "epoch_rows", "paged_batches",
+           "reseed_dropout"]

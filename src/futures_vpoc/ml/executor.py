@@ -29,6 +29,11 @@ Resume
     key and fingerprint) and ``folder/done.pkl`` (its result). When the study is run again into
     the same folders, a task whose marker matches is not run again: its stored result is used.
     A marker of another fingerprint (other settings) is a :class:`~futures_vpoc.errors.UsageError`.
+Sessions
+    A study that calls :func:`run_tasks` many times (``tune``: one call per batch of trials) wraps
+    the calls in :func:`executor_session`: under ``local`` the worker processes are started once
+    and reused by every call (a pool per call paid the spawn and the imports of torch and this
+    package again for each batch); under ``ray`` the cluster is started once.
 Reproducibility
     Every task seeds itself (the trainer seeds torch and the model from its config), so a task's
     result does not depend on the executor, nor on which worker ran it, for the same thread count
@@ -219,6 +224,66 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+# ---------------------------------------------------------------------------- sessions
+class _Session:
+    """The process pool an :func:`executor_session` keeps across :func:`run_tasks` calls."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.threads = threads_per_worker(workers)
+        self.pool = None
+
+    def get_pool(self):
+        """The live pool (started on first use)."""
+        if self.pool is None:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
+                                            initializer=_worker_init, initargs=(self.threads,))
+        return self.pool
+
+    def discard(self) -> None:
+        """Shut the pool down (it broke: the next use starts a fresh one)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
+_SESSION: _Session | None = None
+
+
+@contextlib.contextmanager
+def executor_session(spec: ExecutorSpec | None):
+    """Keep the executor's workers alive across the :func:`run_tasks` calls made inside the block.
+
+    ``local``: one pool of ``spec.n_workers`` spawned processes serves every call (its first
+    attempts; a retry still runs alone in a fresh one-worker pool); a pool that breaks is replaced.
+    ``ray``: ``ray.init`` once (unless Ray is already initialised) and ``ray.shutdown`` at the end.
+    ``serial`` or None: nothing. Not re-entrant: an inner session of the same kind is a no-op.
+    """
+    global _SESSION
+    kind = spec.kind if spec is not None else "serial"
+    if kind == "local" and _SESSION is None:
+        _SESSION = _Session(spec.n_workers)
+        try:
+            yield
+        finally:
+            _SESSION.discard()
+            _SESSION = None
+        return
+    if kind == "ray":
+        ray = _ray_module()
+        started = _ray_init(ray, spec)
+        try:
+            yield
+        finally:
+            if started:
+                ray.shutdown()
+        return
+    yield
+
+
 # ---------------------------------------------------------------------------- drivers
 def run_tasks(tasks: Sequence[Task], spec: ExecutorSpec | None = None, *,
               stats: StudyStats | None = None) -> Iterator[tuple[Task, Any]]:
@@ -300,8 +365,9 @@ def _local(tasks, done, todo, stats, spec) -> Iterator[tuple[Task, Any]]:
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    workers = min(spec.n_workers, len(todo))
-    threads = threads_per_worker(workers)
+    session = _SESSION
+    workers = session.workers if session is not None else min(spec.n_workers, len(todo))
+    threads = session.threads if session is not None else threads_per_worker(workers)
     ctx = mp.get_context("spawn")
     results: dict[int, tuple[Any, str]] = {}
     errors: dict[int, str] = {}
@@ -323,8 +389,9 @@ def _local(tasks, done, todo, stats, spec) -> Iterator[tuple[Task, Any]]:
         queue = list(todo)
         retry: list[int] = []
         while queue:  # first attempts, in a shared pool; a broken pool is replaced
-            pool = ProcessPoolExecutor(max_workers=min(workers, len(queue)), mp_context=ctx,
-                                       initializer=_worker_init, initargs=(threads,))
+            pool = session.get_pool() if session is not None else ProcessPoolExecutor(
+                max_workers=min(workers, len(queue)), mp_context=ctx, initializer=_worker_init, initargs=(threads,))
+            broken = False
             futures = {i: pool.submit(_call_captured, tasks[i].fn, tasks[i].args, tasks[i].kwargs, threads,
                                       started_dir, i) for i in queue}
             queue = []
@@ -334,6 +401,7 @@ def _local(tasks, done, todo, stats, spec) -> Iterator[tuple[Task, Any]]:
                         results[i] = futures[i].result()
                         _finish(tasks[i], results[i][0], stats)
                     except BrokenProcessPool:
+                        broken = True
                         if Path(started_dir, f"{i}.started").exists():
                             attempts[i] += 1
                             errors[i] = "its worker process died (killed by a signal or out of memory)"
@@ -348,7 +416,10 @@ def _local(tasks, done, todo, stats, spec) -> Iterator[tuple[Task, Any]]:
                         retry.append(i)
                     yield from ready()
             finally:
-                pool.shutdown(wait=True, cancel_futures=True)
+                if session is None:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                elif broken or sys.exc_info()[0] is not None:
+                    session.discard()  # broken, or left with running tasks: the next call starts afresh
             if queue and len(queue) == len(futures):  # the pool broke before any task started
                 raise TaskFailed("the local executor's worker processes died before any task started (a script "
                                  "that runs a study needs `if __name__ == '__main__':`); try --executor serial")
@@ -380,15 +451,20 @@ def _ray_module():
     return ray
 
 
+def _ray_init(ray, spec: ExecutorSpec) -> bool:
+    """``ray.init`` for ``spec`` unless Ray is initialised already; True when this call started it."""
+    if ray.is_initialized():
+        return False
+    if spec.ray_address:
+        ray.init(address=spec.ray_address, log_to_driver=False)
+    else:
+        ray.init(num_cpus=spec.n_workers, include_dashboard=False, log_to_driver=False)
+    return True
+
+
 def _ray(tasks, done, todo, stats, spec) -> Iterator[tuple[Task, Any]]:
     ray = _ray_module()
-    started = False
-    if not ray.is_initialized():
-        if spec.ray_address:
-            ray.init(address=spec.ray_address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=spec.n_workers, include_dashboard=False, log_to_driver=False)
-        started = True
+    started = _ray_init(ray, spec)
     try:
         threads = threads_per_worker(min(spec.n_workers, len(todo))) if not spec.ray_address else None
         remote = ray.remote(max_retries=0, num_cpus=1)(_call_captured)
@@ -433,4 +509,4 @@ def _ray_reason(ray, exc: BaseException) -> str:
 
 
 __all__ = ["EXECUTORS", "ExecutorSpec", "StudyStats", "Task", "TaskFailed", "clear_unfinished",
-           "cores", "is_done", "run_tasks", "threads_per_worker"]
+           "cores", "executor_session", "is_done", "run_tasks", "threads_per_worker"]

@@ -10,10 +10,19 @@ For ``target="direction"`` (up vs down; flat horizons never reach these arrays) 
 ``target="rank"`` the labels are percentile ranks in [0, 1] and the output is the predicted rank;
 classification metrics then score "up" (forward return > 0) against ``output > decision_threshold``,
 the training rank of a zero return.
+
+Paged inputs. ``X_train`` may be a :class:`numpy.memmap` (``train --data DATASET_FOLDER``:
+:func:`futures_vpoc.dataset.sharded.build_sharded`), its rows read from disk when touched. Such an
+array is registered here (:func:`paged_block_rows`), so the epoch loop (:mod:`.epoch`) gathers each
+batch from it rather than a permuted copy of the whole part, in a block order
+(:attr:`TrainData.block_rows`) that keeps the pages it reads together. :meth:`TrainData.check`
+reads the parts block by block, never allocating a mask of a whole part.
 """
 
 from __future__ import annotations
 
+import mmap
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +32,40 @@ from futures_vpoc.errors import DataError, UsageError
 from futures_vpoc.labels import is_binary
 
 PARTS = ("train", "val", "test")
+BLOCK_ROWS = 65_536
+"""Default rows of a shuffle block of a memory-mapped training part (:attr:`TrainData.block_rows`)."""
+CHECK_ROWS = 65_536
+"""Rows :meth:`TrainData.check` reads at a time."""
+
+_PAGED: dict[int, int] = {}
+"""Address of a registered memory-mapped ``X_train`` -> its block rows (entries leave with the array)."""
+
+
+def _register_paged(X: np.ndarray, block_rows: int) -> None:
+    """Mark ``X`` (a memmap-backed array) as paged, with its shuffle block size, while it lives."""
+    address = int(X.__array_interface__["data"][0])
+    _PAGED[address] = int(block_rows)
+    weakref.finalize(X, _PAGED.pop, address, None)
+
+
+def _mapped(X) -> bool:
+    """Whether ``X``'s memory is a memory-mapped file (a :class:`numpy.memmap` or a view of one)."""
+    while X is not None:
+        if isinstance(X, (np.memmap, mmap.mmap)):
+            return True
+        X = getattr(X, "base", None)
+    return False
+
+
+def paged_block_rows(tensor) -> int | None:
+    """Block rows of a CPU tensor sharing the memory of a registered memory-mapped ``X_train``, else None.
+
+    ``torch.from_numpy`` keeps the array's address, so the trainer's training tensor is found here
+    without the trainer knowing about memmaps; a copy (e.g. on a GPU) is not paged and gets None.
+    """
+    if getattr(getattr(tensor, "device", None), "type", None) != "cpu" or not _PAGED:
+        return None
+    return _PAGED.get(int(tensor.data_ptr()))
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,9 +94,14 @@ class TrainData:
         Row counts of the dataset stage.
     X_test_unscored, t_test_unscored : numpy.ndarray of float32, shape (n_flat, d), and pandas.DatetimeIndex, or None
         Test rows without a label (flat horizons): predicted for ``predictions_test.parquet`` so a
-        backtest trades every test bar, never scored (:class:`futures_vpoc.dataset.Dataset`).    feature_report : dict of str to str
+        backtest trades every test bar, never scored (:class:`futures_vpoc.dataset.Dataset`).
+    feature_report : dict of str to str
         Every candidate feature's fate (:attr:`futures_vpoc.dataset.Dataset.feature_report`);
         empty when built from arrays (then every column counts as kept).
+    block_rows : int
+        When ``X_train`` is a :class:`numpy.memmap`: each epoch visits blocks of this many
+        consecutive training rows in a random order, and the rows of a block in a random order
+        (:func:`futures_vpoc.ml.epoch.epoch_order`). In-memory arrays ignore it.
     """
 
     X_train: np.ndarray
@@ -78,8 +126,10 @@ class TrainData:
     X_test_unscored: np.ndarray | None = None
     t_test_unscored: pd.DatetimeIndex | None = None
     feature_report: dict = field(default_factory=dict)
+    block_rows: int = BLOCK_ROWS
 
     def __post_init__(self) -> None:
+        paged = _mapped(self.X_train)
         for p in PARTS:
             object.__setattr__(self, f"X_{p}", np.ascontiguousarray(getattr(self, f"X_{p}"), dtype=np.float32))
             object.__setattr__(self, f"y_{p}", np.ascontiguousarray(getattr(self, f"y_{p}"),
@@ -87,6 +137,11 @@ class TrainData:
             if getattr(self, f"up_{p}") is None and is_binary(self.target):
                 object.__setattr__(self, f"up_{p}", getattr(self, f"y_{p}"))
         object.__setattr__(self, "feature_names", tuple(str(n) for n in self.feature_names))
+        if isinstance(self.block_rows, bool) or not isinstance(self.block_rows, (int, np.integer)) \
+                or self.block_rows < 1:
+            raise UsageError(f"block_rows {self.block_rows!r} must be a whole number >= 1")
+        if paged and len(self.X_train):
+            _register_paged(self.X_train, self.block_rows)
 
     @property
     def n_features(self) -> int:
@@ -137,10 +192,9 @@ class TrainData:
                 raise UsageError(f"X_{p} has {X.shape[0]} rows but y_{p} has {y.shape[0]}")
             if X.shape[0] == 0:
                 raise UsageError(f"the {p} part is empty; use more data or a larger --data_fraction")
-            bad = ~np.isfinite(X)
-            if bad.any():
-                col = int(np.flatnonzero(bad.any(axis=0))[0])
-                rows = np.flatnonzero(bad[:, col])
+            col = _first_bad_column(X)
+            if col is not None:
+                rows = _bad_rows(X, col)
                 stamps = getattr(self, f"t_{p}")
                 first = stamps[rows[0]].isoformat() if stamps is not None else f"row {rows[0]}"
                 raise DataError(f"{len(rows)} non-finite value(s) in the {p} part (first at {first})",
@@ -152,4 +206,21 @@ class TrainData:
                 raise DataError(f"{self.target} labels of the {p} part must be 0 or 1")
 
 
-__all__ = ["PARTS", "TrainData"]
+def _blocks(n: int):
+    return ((a, min(a + CHECK_ROWS, n)) for a in range(0, n, CHECK_ROWS))
+
+
+def _first_bad_column(X: np.ndarray) -> int | None:
+    """Lowest column of ``X`` (shape (n, d)) holding a non-finite value, read block by block; None if none."""
+    bad = np.zeros(X.shape[1], dtype=bool)
+    for a, b in _blocks(X.shape[0]):
+        bad |= ~np.isfinite(X[a:b]).all(axis=0)
+    return int(np.flatnonzero(bad)[0]) if bad.any() else None
+
+
+def _bad_rows(X: np.ndarray, col: int) -> np.ndarray:
+    """Rows (int64, increasing) where column ``col`` of ``X`` is non-finite."""
+    return np.concatenate([a + np.flatnonzero(~np.isfinite(X[a:b, col])) for a, b in _blocks(X.shape[0])])
+
+
+__all__ = ["BLOCK_ROWS", "PARTS", "TrainData", "paged_block_rows"]

@@ -14,11 +14,18 @@ decide whether to climb on:
 The first rung that fails a gate is reported and climbing stops there. The winner is the passing
 rung with the lowest best validation loss; the test metrics are reported in the table but never
 used to choose. :func:`write_scaleup_report` writes ``scaleup.json`` and ``scaleup.md``.
+
+Every rung is one :func:`futures_vpoc.ml.executor.run_tasks` task (serial: one at a time, so
+climbing stops before a rung past a failed gate trains). With ``resumable=True`` (the CLI) each rung
+trains into ``DIR/<arch>`` and leaves resume markers there, so a rerun of an interrupted study
+trains only the rungs that had not finished.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -26,7 +33,7 @@ from typing import Callable, Mapping, Sequence
 from futures_vpoc import progress
 from futures_vpoc.errors import DataError, UsageError
 from futures_vpoc.ml.config import TrainConfig
-from futures_vpoc.ml.executor import ExecutorSpec
+from futures_vpoc.ml.executor import ExecutorSpec, StudyStats, Task, clear_unfinished, run_tasks
 from futures_vpoc.ml.inputs import TrainData
 from futures_vpoc.ml.rundir import jsonable, resolve_run_dir, write_json
 
@@ -102,6 +109,8 @@ class ScaleUpResult:
     winner: Rung | None
     stopped_at: str | None
     not_trained: list[str]
+    resumed: list[str] = field(default_factory=list)
+    """Rungs whose stored result was reused (not trained again); not part of ``scaleup.json``."""
 
     def to_dict(self) -> dict:
         return jsonable({
@@ -153,7 +162,7 @@ def run_scaleup(config: TrainConfig, data: TrainData, out_dir: str | Path,
                 overrides: Mapping[int, Mapping] | None = None,
                 batch_hooks: Mapping[int, Callable] | None = None,
                 after_run: Callable[[Path], None] | None = None,
-                executor: ExecutorSpec | None = None) -> ScaleUpResult:
+                executor: ExecutorSpec | None = None, resumable: bool = False) -> ScaleUpResult:
     """Train the ladder on ``data``, smallest first, stopping at the first rung that fails a gate.
 
     Parameters
@@ -182,52 +191,105 @@ def run_scaleup(config: TrainConfig, data: TrainData, out_dir: str | Path,
         the gates are applied in ladder order exactly as in serial; the folders of the rungs past
         the stopping rung (which serial would not have trained) are removed, so the result, the
         printed lines and the files written are those of the serial run.
+    resumable : bool
+        False (default): each rung gets a fresh folder (``DIR/<arch>``, or a ``run_*`` subfolder of
+        it when that holds files). True (the CLI, which claims ``DIR`` for this study): rung ``k``
+        trains into ``DIR/<arch>`` and leaves ``done.json``/``done.pkl`` there when it finishes
+        (:func:`futures_vpoc.ml.executor.run_tasks`); a rerun reuses a rung whose marker matches its
+        settings (listed in ``result.resumed``), retrains one without a marker from a clean folder,
+        and refuses one of other settings (UsageError). Rung names must then be unique.
     """
-    from futures_vpoc.ml.trainer import Trainer
-
     if not (val_tolerance >= 0 and math.isfinite(val_tolerance)):
         raise UsageError(f"--val_tolerance {val_tolerance!r} must be a finite number >= 0")
     if config.resume:
-        raise UsageError("scale-up does not resume; run it again into a new --output_dir")
+        raise UsageError("scale-up does not resume with --resume; run the same command into the same --output_dir")
     ladder = tuple(tuple(int(d) for d in r) for r in ladder)
     if not ladder:
         raise UsageError("--ladder: give at least one rung")
+    names = [arch_name(r) for r in ladder]
+    if resumable and len(set(names)) != len(names):
+        raise UsageError(f"--ladder names a rung twice: {' | '.join(names)}")
     out = Path(out_dir)
+    study = _Study(config, data, out, ladder, meta, console, overrides, batch_hooks, resumable)
+    stats = StudyStats()
     if executor is not None and executor.kind != "serial":
-        return _scaleup_parallel(config, data, out, ladder, float(val_tolerance), meta, console, overrides,
-                                 batch_hooks, after_run, executor)
+        outcomes = run_tasks([study.task(i) for i in range(len(ladder))], executor, stats=stats)
+    else:  # one rung at a time, so climbing stops before a rung past a failed gate is trained
+        outcomes = (pair for i in range(len(ladder)) for pair in run_tasks([study.task(i)], None, stats=stats))
     rungs: list[Rung] = []
     previous: float | None = None
     stopped_at = None
-    for i, dims in enumerate(progress.bar(ladder, desc="scale-up rungs", unit="rung", enabled=console)):
-        arch = arch_name(dims)
-        run_dir, note = resolve_run_dir(out / arch)
-        if note and console:
-            progress.say(note)
-        if console:
-            progress.say(f"scale-up: rung {i + 1}/{len(ladder)}: {arch}")
-        cfg = config.replace(hidden_dims=dims, output_dir=str(run_dir), baselines=False,  # the train run has them
-                             **dict((overrides or {}).get(i, {})))
-        try:
-            trainer = Trainer(cfg, data, run_dir, meta={**(meta or {}), "scaleup": {"rung": i, "arch": arch}},
-                              batch_hook=(batch_hooks or {}).get(i), console=console)
-            result = trainer.fit()
-        except (UsageError, DataError) as exc:  # a rung that cannot train is reported, never a crash
-            rung = Rung(arch, dims, run_dir, {}, False, [f"skipped: {exc}"])
-            rungs.append(rung)
+    for i, (task, (run_dir, summary, skipped)) in enumerate(
+            progress.bar(outcomes, desc="scale-up rungs", unit="rung", total=len(ladder), enabled=console)):
+        arch, dims = names[i], ladder[i]
+        if stopped_at is not None:  # trained at once by a parallel executor; serial would not have
+            shutil.rmtree(run_dir, ignore_errors=True)
+            continue
+        if task.key in stats.resumed and console:
+            progress.say(f"scale-up: rung {i + 1}/{len(ladder)}: {arch}: finished before, not trained again")
+        if skipped is not None:
+            rungs.append(Rung(arch, dims, Path(run_dir), {}, False, [f"skipped: {skipped}"]))
             if console:
-                progress.say(f"scale-up: {arch}: skipped: {exc}")
+                progress.say(f"scale-up: {arch}: skipped: {skipped}")
             stopped_at = arch
-            break
-        if after_run is not None and result.run_dir is not None:
-            after_run(result.run_dir)
-        rung = _gated(Rung(arch, dims, result.run_dir, dict(result.summary)), previous, val_tolerance, console)
+            if executor is None or executor.kind == "serial":
+                break
+            continue
+        if after_run is not None:
+            after_run(Path(run_dir))
+        rung = _gated(Rung(arch, dims, Path(run_dir), dict(summary)), previous, val_tolerance, console)
         rungs.append(rung)
         if not rung.passed:
             stopped_at = arch
-            break
+            if executor is None or executor.kind == "serial":
+                break
+            continue
         previous = rung.summary["best_val_loss"]
-    return _result(out, rungs, ladder, val_tolerance, stopped_at)
+    result = _result(out, rungs, ladder, val_tolerance, stopped_at)
+    result.resumed = [k for k in stats.resumed if k in {r.arch for r in rungs}]
+    return result
+
+
+@dataclass
+class _Study:
+    """What every rung task shares; :meth:`task` builds rung ``i``'s executor task."""
+
+    config: TrainConfig
+    data: TrainData
+    out: Path
+    ladder: tuple
+    meta: dict | None
+    console: bool
+    overrides: Mapping | None
+    batch_hooks: Mapping | None
+    resumable: bool
+
+    def task(self, i: int) -> Task:
+        """Rung ``i``: folder ``out/<arch>`` with resume markers when resumable, else a fresh folder
+        (:func:`futures_vpoc.ml.rundir.resolve_run_dir`, resolved now: a repeated arch gets a subfolder)."""
+        dims = self.ladder[i]
+        arch = arch_name(dims)
+        if self.resumable:
+            run_dir, note = self.out / arch, None
+        else:
+            run_dir, note = resolve_run_dir(self.out / arch)
+        cfg = self.config.replace(hidden_dims=dims, output_dir=str(run_dir), baselines=False,  # the train run has them
+                                  **dict((self.overrides or {}).get(i, {})))
+        meta = {**(self.meta or {}), "scaleup": {"rung": i, "arch": arch}}
+        args = (cfg, self.data, str(run_dir), meta, (self.batch_hooks or {}).get(i), self.console, i,
+                len(self.ladder), arch, note, self.resumable)
+        if not self.resumable:  # keys are unique within a study: a repeated arch is told apart by its index
+            seen = [arch_name(r) for r in self.ladder[:i]]
+            return Task(f"{arch}#{i}" if arch in seen else arch, _train_rung, args)
+        return Task(arch, _train_rung, args, folder=str(run_dir), fingerprint=task_fingerprint(cfg, meta))
+
+
+def task_fingerprint(cfg: TrainConfig, meta: Mapping | None) -> str:
+    """What a stored rung or member result must match to be reused on a rerun: its training settings,
+    the data file's sha256 and the study's facts about it (rung index, group), as canonical JSON."""
+    doc = {"config": cfg.to_dict(), "data_sha256": (meta or {}).get("data_sha256"),
+           **{k: v for k, v in (meta or {}).items() if k in ("scaleup", "ensemble")}}
+    return json.dumps(jsonable(doc), sort_keys=True, default=str)
 
 
 def _result(out, rungs: list[Rung], ladder, val_tolerance, stopped_at) -> ScaleUpResult:
@@ -254,10 +316,14 @@ def _gated(rung: Rung, previous, val_tolerance: float, console: bool) -> Rung:
 
 
 def _train_rung(cfg: TrainConfig, data: TrainData, run_dir: str, meta: dict, batch_hook, console: bool,
-                i: int, n: int, arch: str, note: str | None) -> tuple[str, dict | None, str | None]:
-    """One rung as an executor task: ``(run_dir, summary, None)`` or ``(run_dir, None, why skipped)``."""
+                i: int, n: int, arch: str, note: str | None,
+                fresh: bool = False) -> tuple[str, dict | None, str | None]:
+    """One rung as an executor task: ``(run_dir, summary, None)`` or ``(run_dir, None, why skipped)``.
+    ``fresh``: first remove what an interrupted attempt left in ``run_dir`` (no ``done.json``)."""
     from futures_vpoc.ml.trainer import Trainer
 
+    if fresh:
+        clear_unfinished(run_dir)
     if note and console:
         progress.say(note)
     if console:
@@ -267,46 +333,6 @@ def _train_rung(cfg: TrainConfig, data: TrainData, run_dir: str, meta: dict, bat
     except (UsageError, DataError) as exc:  # a rung that cannot train is reported, never a crash
         return run_dir, None, str(exc)
     return str(result.run_dir) if result.run_dir is not None else run_dir, dict(result.summary), None
-
-
-def _scaleup_parallel(config, data, out, ladder, val_tolerance, meta, console, overrides, batch_hooks, after_run,
-                      executor) -> ScaleUpResult:
-    """Every rung at once, then the serial gates in ladder order (:func:`run_scaleup`)."""
-    import shutil
-
-    from futures_vpoc.ml.executor import Task, run_tasks
-
-    tasks = []
-    for i, dims in enumerate(ladder):
-        arch = arch_name(dims)
-        run_dir, note = resolve_run_dir(out / arch)
-        cfg = config.replace(hidden_dims=dims, output_dir=str(run_dir), baselines=False,
-                             **dict((overrides or {}).get(i, {})))
-        tasks.append(Task(arch, _train_rung, (cfg, data, str(run_dir), {**(meta or {}), "scaleup": {"rung": i, "arch": arch}},
-                                              (batch_hooks or {}).get(i), console, i, len(ladder), arch, note)))
-    rungs: list[Rung] = []
-    previous: float | None = None
-    stopped_at = None
-    for (task, (run_dir, summary, skipped)), dims in zip(run_tasks(tasks, executor), ladder):
-        arch = task.key
-        if stopped_at is not None:  # serial would not have trained it
-            shutil.rmtree(run_dir, ignore_errors=True)
-            continue
-        if skipped is not None:
-            rungs.append(Rung(arch, dims, Path(run_dir), {}, False, [f"skipped: {skipped}"]))
-            if console:
-                progress.say(f"scale-up: {arch}: skipped: {skipped}")
-            stopped_at = arch
-            continue
-        if after_run is not None:
-            after_run(Path(run_dir))
-        rung = _gated(Rung(arch, dims, Path(run_dir), dict(summary)), previous, val_tolerance, console)
-        rungs.append(rung)
-        if not rung.passed:
-            stopped_at = arch
-            continue
-        previous = rung.summary["best_val_loss"]
-    return _result(out, rungs, ladder, val_tolerance, stopped_at)
 
 
 def _num(v, fmt: str) -> str:

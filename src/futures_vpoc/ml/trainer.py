@@ -53,7 +53,7 @@ class TrainResult:
     summary : dict
         What ``summary.json`` holds.
     stop_reason : str
-        ``completed``, ``early_stop`` or ``diverged``.
+        ``completed``, ``early_stop``, ``diverged`` or ``pruned`` (the ``epoch_hook`` asked to stop).
     message : str
         One line for the user.
     """
@@ -87,12 +87,17 @@ class Trainer:
         Extra facts for ``config.json`` (data file hash, command line...).
     console : bool
         Print progress lines (rank 0 only).
+    epoch_hook : callable, optional
+        ``epoch_hook(epoch, val_loss) -> bool`` called after each epoch's validation (and its
+        checkpoints); a truthy return stops training with ``stop_reason="pruned"`` (the best weights
+        are still restored and evaluated). Used by ``futures-vpoc tune``'s median pruning.
     """
 
     def __init__(self, config: TrainConfig, data: TrainData, run_dir: Path | None = None, *,
                  dist_info: ddp.DistInfo | None = None, batch_hook=None, meta: dict | None = None,
-                 console: bool = True) -> None:
+                 console: bool = True, epoch_hook=None) -> None:
         self.config = config
+        self.epoch_hook = epoch_hook
         self.data = data
         self.info = dist_info or ddp.from_env()
         self.main = self.info.is_main
@@ -346,6 +351,10 @@ class Trainer:
             self._save("last.pt", self.model.state_dict())
             if improved:
                 self._save("best.pt", self.model.state_dict(), with_best=False)
+            if self.epoch_hook is not None and self.epoch_hook(epoch, val["val_loss"]):
+                stop_reason, message = "pruned", f"pruned after epoch {epoch} (validation loss {val['val_loss']:.6f})"
+                self._event("pruned", epoch, message, level="info")
+                break
             if cfg.early_stopping_patience and self.bad_epochs >= cfg.early_stopping_patience:
                 stop_reason = "early_stop"
                 message = (f"early stop after epoch {epoch}: no validation-loss improvement of at least "

@@ -66,6 +66,7 @@ Migration (:mod:`~futures_vpoc.profile.migration`)
 from futures_vpoc.lazy import lazy_exports
 
 _EXPORTS = {
+    "iter_month_profiles": "partitioned",
     "composite": "composites",
     "composite_table": "composites",
     "DevelopingProfile": "developing",
@@ -91,5 +92,6 @@ __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 __all__ = [
     "ALLOCATIONS", "EXPANSIONS", "SCOPES", "DevelopingProfile", "Migration", "Profile", "ProfileSpec",
     "SessionProfiles", "VolumeNodes", "combine", "composite", "composite_table", "developing_profile",
+    "iter_month_profiles",
     "nodes_table", "session_profiles", "volume_nodes", "vpoc_migration",
 ]

@@ -108,13 +108,24 @@ def prepare_folder(out: Path) -> None:
     (out / MARKER).write_text(json.dumps({"started": time.strftime("%Y-%m-%dT%H:%M:%S")}) + "\n")
 
 
+def _require_dataset_folder(path: str) -> None:
+    """``--data`` that is not a file must be a bar dataset folder (read whole by every stage)."""
+    from futures_vpoc.data.partitioned import partitions
+
+    if not Path(path).is_dir():
+        raise DataError("file not found", file=path, hint="--data takes a merged file (futures-vpoc data merge)")
+    if not partitions(path):
+        raise DataError("no year=YYYY/month=MM/part.parquet partition in the folder", file=path,
+                        hint="--data takes a merged file or a bar dataset folder (futures-vpoc data synth --years N)")
+
+
 def cmd_demo(args, run: Callable[[list[str]], int]) -> int:
     """Run ``futures-vpoc demo``; ``run`` executes one subcommand's argv and returns its status."""
     from futures_vpoc.cli.demo.stages import run_all  # pandas and the layers: only when the demo runs
 
     _check_numbers(args)
     if args.data and not Path(args.data).is_file():
-        raise DataError("file not found", file=args.data, hint="--data takes a merged file (futures-vpoc data merge)")
+        _require_dataset_folder(args.data)
     if args.trades and not args.data:
         raise UsageError("--trades names the prints behind --data; the synthetic market writes its own")
     for path in args.trades or ():

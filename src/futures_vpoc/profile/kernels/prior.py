@@ -75,16 +75,40 @@ def prior_levels(low, high, code, last_bar, complete_at, vpoc, has_vpoc, session
     count : int64 array, shape (n,)
         Number of naked VPOCs after the bar.
     """
+    s = len(last_bar)
+    out = prior_levels_from(low, high, code, last_bar, complete_at, vpoc, has_vpoc, session_code,
+                            np.arange(s, dtype=np.int64), np.empty(0, np.int64), -1, -1)
+    return out[0], out[1], out[2], out[3]
+
+
+@njit(cache=True)
+def prior_levels_from(low, high, code, last_bar, complete_at, vpoc, has_vpoc, session_code, session_id, naked0, cur0,
+                   latest0):
+    """:func:`prior_levels` started from a carried state (a month of a partitioned dataset).
+
+    The same loop over the month's bars (``low``, ``high``, ``code``: shape (n,)) and the sessions
+    that complete in it (shape (s,), in completion order: the carried pending ones first, with
+    ``last_bar = -1`` and ``complete_at = 0``), with ``naked0`` (sorted levels), ``cur0`` (the
+    contract code in force, -1 none) and ``latest0`` (global row of the latest completed session,
+    -1 none) as the state before bar 0. ``session_id`` gives each session's global row.
+
+    Returns
+    -------
+    tuple
+        ``(prev, above, below, count)`` as ``prior_levels`` (``prev`` as global rows), then the
+        state after the last bar: ``(naked, cur, latest, done)``; ``done`` sessions completed.
+    """
     n = len(low)
     s = len(last_bar)
     prev = np.full(n, -1, np.int64)
     above = np.full(n, np.nan)
     below = np.full(n, np.nan)
     count = np.zeros(n, np.int64)
-    naked = np.empty(max(s, 1), np.int64)
-    m = 0
-    cur = -1
-    latest = -1
+    naked = np.empty(len(naked0) + s + 1, np.int64)
+    m = len(naked0)
+    naked[:m] = naked0
+    cur = cur0
+    latest = latest0
     nxt = 0
     for i in range(n):
         if code[i] != cur:
@@ -93,7 +117,7 @@ def prior_levels(low, high, code, last_bar, complete_at, vpoc, has_vpoc, session
             latest = -1
         while nxt < s and complete_at[nxt] <= i:
             if session_code[nxt] == cur:
-                latest = nxt
+                latest = session_id[nxt]
                 if has_vpoc[nxt] and not _touched(low, high, last_bar[nxt] + 1, i, vpoc[nxt]):
                     m = _insert(naked, m, vpoc[nxt])
             nxt += 1
@@ -104,4 +128,4 @@ def prior_levels(low, high, code, last_bar, complete_at, vpoc, has_vpoc, session
         if p > 0:
             below[i] = naked[p - 1]
         count[i] = m
-    return prev, above, below, count
+    return prev, above, below, count, naked[:m].copy(), cur, latest, nxt
