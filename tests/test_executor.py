@@ -120,6 +120,17 @@ def test_a_killed_worker_is_retried_once_and_the_study_completes(tmp_path):
     assert "killed" in stats.retried and sorted(stats.ran) == ["killed", "ok", "ok2"]
 
 
+def test_the_largest_tasks_start_first_and_results_keep_task_order(tmp_path):
+    # local, one worker: the start order is the submission order (Ray submits in the same order,
+    # but its scheduler does not promise to start them so)
+    log = tmp_path / "started.txt"
+    costs = [1.0, 5.0, 3.0, 5.0]
+    tasks = [Task(f"t{i}", _square, (i,), {"log": str(log)}, cost=c) for i, c in enumerate(costs)]
+    got = list(run_tasks(tasks, ExecutorSpec("local", 1)))
+    assert [t.key for t, _ in got] == ["t0", "t1", "t2", "t3"]
+    assert log.read_text().split() == ["1", "3", "2", "0"]  # cost 5, 5 (task order), 3, 1
+
+
 def test_a_session_reuses_its_workers_across_calls():
     spec = ExecutorSpec("local", 2)
     with executor_session(spec):

@@ -267,7 +267,7 @@ def fold_tasks(bars: pd.DataFrame, folds: list[WFFold], cfg, runs: Path, purge: 
         run_dir = runs / f"fold_{fold.index:02d}"
         rows = (fold.train_start, fold.train_end, fold.test_start, fold.test_end, purge)
         tasks.append(Task(run_dir.name, _fold_task, (bars, fold, cfg, str(run_dir), purge), folder=str(run_dir),
-                          fingerprint=f"{data_sha256}|{rows}|{settings}"))
+                          fingerprint=f"{data_sha256}|{rows}|{settings}", cost=fold.train_end - fold.train_start))
     return tasks
 
 
@@ -279,7 +279,7 @@ def cmd_walkforward(args) -> int:
     reuses the folds already finished and trains only the others.
     """
     from futures_vpoc.data.barframe import file_sha256
-    from futures_vpoc.ml.executor import ExecutorSpec, StudyStats, run_tasks
+    from futures_vpoc.ml.executor import ExecutorSpec, executor_session
     from futures_vpoc.report.tracking import check_tracking
 
     config = backtest_config(args)  # refuses bad cost flags before the slow part
@@ -294,6 +294,18 @@ def cmd_walkforward(args) -> int:
                 "step_months": args.wf_step_months, "window": "rolling" if rolling else "expanding",
                 "train_config": cfg.to_dict()}
     claim = claim_study(runs, settings, "walk-forward", foreign="refuse")  # before any slow work
+    with executor_session(spec, warm=WARM_MODULES):  # local workers start now, while the data is read
+        return _walk_forward(args, spec, config, cfg, runs, rolling, sha, claim, out)
+
+
+WARM_MODULES = ("torch", "futures_vpoc.ml.trainer", "futures_vpoc.features", "futures_vpoc.dataset")
+"""What a fold task imports: a local worker imports it while the driver reads the data."""
+
+
+def _walk_forward(args, spec, config, cfg, runs: Path, rolling: bool, sha: str, claim, out: Path) -> int:
+    """The folds, their out-of-sample backtest and the outputs (inside the executor session)."""
+    from futures_vpoc.ml.executor import StudyStats, run_tasks
+
     bars = read_merged(args.data)
     purge = int(cfg.horizon)
     folds = month_folds(bars.index, args.wf_train_months, args.wf_test_months, args.wf_step_months, purge, rolling)
