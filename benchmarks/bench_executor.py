@@ -31,8 +31,11 @@ The ceiling, measured first in the same run: one single-threaded seed-medium tra
 two at once in two processes. Pure Python loops run as fast two at a time as alone on this 2-core
 VM (2.43 s alone, 2.08-2.13 s each of two), but two torch trainings slow each other down (shared
 cache and memory bandwidth): 2.57 s alone against 3.23 s each of two, so no executor can give more
-than 2 x 2.57 / 3.23 = 1.59x for training-dominated work here. Median of 3 (issue 19): seed-medium
-serial 45.9 s, local 29.1 s, 1.58x, at that ceiling and below the 1.7x target; wide 1.23x.
+than 2 x 2.57 / 3.23 = 1.59x for training-dominated work here; a later run of the same
+measurement gave 2.95 s alone and 2.68 s each of two (2.20x): this VM's neighbours vary. Medians
+of 3 (issue 19), two runs: seed-medium serial 45.9 s, local 29.1 s, 1.58x (before idle workers were
+stopped at the end instead of waited for, about 1.5 s); then serial 46.5 s, local 27.0 s, 1.72x.
+wide: 1.23x, then 1.36x.
 
 Usage: ``python benchmarks/bench_executor.py [repeats]``.
 """
