@@ -159,7 +159,7 @@ def test_ensemble_interrupted_resumes_only_unfinished_members(data_file, tmp_pat
 
 
 def test_claim_study_rules(tmp_path):
-    from futures_vpoc.cli.scaleup import claim_study, write_study
+    from futures_vpoc.cli.study import claim_study, write_study
     from futures_vpoc.errors import UsageError
 
     settings = {"data_sha256": "abc", "ladder": ["4"], "train_config": {"epochs": 1}}

@@ -20,7 +20,7 @@ The runs are independent trainings: ``--executor local --workers N`` trains N at
 pool, ``--executor ray [--ray-address ADDR]`` on a Ray cluster (:mod:`futures_vpoc.ml.executor`);
 the results are combined in ladder/group order, so the output is that of the default ``serial``.
 
-Resume (:func:`claim_study`): each study writes ``DIR/study.json`` (data sha256, ladder or groups,
+Resume (:func:`futures_vpoc.cli.study.claim_study`): each study writes ``DIR/study.json`` (data sha256, ladder or groups,
 the training settings, package version) before its first training, and each rung or member leaves
 ``done.json``/``done.pkl`` in its folder when it finishes. Running the same command again into the
 same ``--output_dir`` trains only the rungs/members without a marker ("resumed K of N"); other
@@ -38,16 +38,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
+from futures_vpoc.cli.study import STUDY, StudyClaim, claim_study, write_study
 from futures_vpoc.errors import DataError, UsageError
 from futures_vpoc.report.tracking import add_mlflow_flag
 
 EXECUTORS = ("serial", "local", "ray")  # futures_vpoc.ml.executor.EXECUTORS (parsers stay text only)
 SCALEUP_DIR = "runs/scaleup"
 ENSEMBLE_DIR = "runs/ensemble"
-STUDY = "study.json"
 
 
 def add_executor_flags(parser) -> None:
@@ -112,102 +111,6 @@ def add_ensemble_parser(subparsers) -> argparse.ArgumentParser:
     add_executor_flags(p)
     add_mlflow_flag(p)
     return p
-
-
-# ---------------------------------------------------------------------------- study folders (resume)
-@dataclass(frozen=True)
-class StudyClaim:
-    """The folder a study writes to, the text of its ``study.json``, and whether it resumes there."""
-
-    folder: Path
-    text: str
-    resuming: bool
-    note: str | None = None
-
-
-def study_text(settings: dict) -> str:
-    """``study.json``'s text: ``settings`` plus the package version, canonical JSON (sorted keys)."""
-    from futures_vpoc import __version__
-    from futures_vpoc.ml.rundir import jsonable
-
-    return json.dumps(jsonable({**settings, "version": __version__}), indent=2, sort_keys=True, default=str) + "\n"
-
-
-def _differing(old_text: str, new_text: str) -> str:
-    try:
-        old, new = json.loads(old_text), json.loads(new_text)
-    except ValueError:
-        return "unreadable study.json"
-    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-    if keys == ["train_config"]:
-        a, b = old.get("train_config") or {}, new.get("train_config") or {}
-        keys = [f"train_config.{k}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
-    return "differs in " + ", ".join(keys[:6]) if keys else "differs"
-
-
-def claim_study(folder, settings: dict, what: str, foreign: str = "subfolder") -> StudyClaim:
-    """Decide, before any slow work, where a study writes and whether it resumes (writes nothing).
-
-    Parameters
-    ----------
-    folder : path
-        ``--output_dir`` (walk-forward: its ``walkforward_runs``).
-    settings : dict
-        Everything that must match for finished tasks to be reused (data sha256, ladder/groups/folds,
-        training settings); the package version is added.
-    what : str
-        The study's name for messages (``scale-up``, ``ensemble``, ``walk-forward``).
-    foreign : {"subfolder", "refuse"}
-        A non-empty folder without ``study.json``: a new ``run_*`` subfolder (scale-up, ensemble:
-        today's behaviour of every run) or a usage error (walk-forward).
-
-    Returns
-    -------
-    StudyClaim
-        ``resuming`` when ``folder/study.json`` holds exactly these settings (a rerun: finished
-        tasks are reused); then :func:`write_study`.
-
-    Raises
-    ------
-    UsageError
-        ``folder`` is a file, or holds a study of other settings (or of another version).
-    """
-    from futures_vpoc.ml.rundir import resolve_run_dir
-
-    folder = Path(folder)
-    text = study_text(settings)
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"--output_dir {folder} is a file; give a folder")
-    if not folder.is_dir() or not any(folder.iterdir()):
-        return StudyClaim(folder, text, False)
-    path = folder / STUDY
-    if path.is_file():
-        try:
-            old = path.read_text(encoding="utf-8")
-        except OSError:
-            old = ""
-        if old == text:
-            return StudyClaim(folder, text, True)
-        raise UsageError(f"{folder} already holds a {what} of other settings (its {STUDY} {_differing(old, text)}); "
-                         "rerun with the same settings to resume it, or choose another --output_dir")
-    if foreign == "refuse":
-        raise UsageError(f"{folder} already holds files but no {STUDY} of this {what} (runs of other settings "
-                         "or of an older version); choose another --output_dir")
-    sub, note = resolve_run_dir(folder, create=False)
-    return StudyClaim(sub, text, False, note)
-
-
-def write_study(claim: StudyClaim) -> Path:
-    """Create the study folder and write its ``study.json`` (atomically); say so when resuming."""
-    from futures_vpoc.data.barframe import atomic_write
-
-    claim.folder.mkdir(parents=True, exist_ok=True)
-    path = claim.folder / STUDY
-    if claim.note:
-        print(claim.note, flush=True)
-    if not claim.resuming:
-        atomic_write(path, lambda tmp: Path(tmp).write_text(claim.text, encoding="utf-8"))
-    return path
 
 
 def _study_settings(config, meta: dict, **study) -> dict:
@@ -397,5 +300,4 @@ def _track_ensemble(args, result, claim: StudyClaim, settings: dict) -> None:
           [out / "ensemble.md", out / "ensemble.json", out / STUDY, out / FILE], metrics, tags)
 
 
-__all__ = ["STUDY", "StudyClaim", "add_ensemble_parser", "add_scaleup_parser", "claim_study", "cmd_ensemble",
-           "cmd_scaleup", "study_text", "write_study"]
+__all__ = ["add_ensemble_parser", "add_scaleup_parser", "add_executor_flags", "cmd_ensemble", "cmd_scaleup"]

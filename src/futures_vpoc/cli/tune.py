@@ -101,7 +101,7 @@ def _settings(args):
 
 def cmd_tune(args) -> int:
     """Run ``futures-vpoc tune``; 0 when the report was written."""
-    from futures_vpoc.cli.scaleup import claim_study, write_study
+    from futures_vpoc.cli.study import claim_study, write_study
     from futures_vpoc.data.barframe import file_sha256
     from futures_vpoc.ml.rundir import jsonable
     from futures_vpoc.ml.tune.report import best_command, write_report

@@ -28,7 +28,7 @@ with ``--executor serial|local|ray`` (``--workers N``, ``--ray-address ADDR``) a
 order, so the output is the same under every executor. A fold that finished writes
 ``fold_KK/done.json``; running the same command again into the same ``--output_dir`` trains only the
 folds without one (an interrupted fold's folder is removed and trained again) and refuses fold runs
-of other settings (``walkforward_runs/study.json``, :func:`futures_vpoc.cli.scaleup.claim_study`).
+of other settings (``walkforward_runs/study.json``, :func:`futures_vpoc.cli.study.claim_study`).
 ``--mlflow URI`` logs the study afterwards: one parent run, a nested run per fold
 (:mod:`futures_vpoc.report.tracking`).
 
@@ -53,7 +53,7 @@ from futures_vpoc import progress
 from futures_vpoc.backtest.run import run_backtest
 from futures_vpoc.cli.backtest import DEFAULT_WITH_MODEL
 from futures_vpoc.cli.backtest_steps import backtest_config, build_signals, json_safe, write_outputs
-from futures_vpoc.cli.scaleup import STUDY, claim_study, write_study
+from futures_vpoc.cli.study import STUDY, claim_study, write_study
 from futures_vpoc.data.barframe import atomic_write, read_merged
 from futures_vpoc.errors import DataError, UsageError
 
