@@ -34,8 +34,11 @@ cache and memory bandwidth): 2.57 s alone against 3.23 s each of two, so no exec
 than 2 x 2.57 / 3.23 = 1.59x for training-dominated work here; a later run of the same
 measurement gave 2.95 s alone and 2.68 s each of two (2.20x): this VM's neighbours vary. Medians
 of 3 (issue 19), two runs: seed-medium serial 45.9 s, local 29.1 s, 1.58x (before idle workers were
-stopped at the end instead of waited for, about 1.5 s); then serial 46.5 s, local 27.0 s, 1.72x.
-wide: 1.23x, then 1.36x.
+stopped at the end instead of waited for, about 1.5 s); then serial 46.5 s, local 27.0 s, 1.72x;
+then serial 42.5 s, local 26.4 s, 1.61x. wide: 1.23x, 1.36x, 1.26x. With 32 epochs (the judged
+case now, so that the trainings rather than the driver's ~7 s dominate): serial 92.6 s (runs
+201.6, 92.6, 84.3: the first while the VM's host was busy; the ceiling line of that run read
+1.01x), local 53.5 s (53.5, 55.9, 46.2): 1.73x; the two undisturbed pairs 1.66x and 1.82x.
 
 Usage: ``python benchmarks/bench_executor.py [repeats]``.
 """
