@@ -17,35 +17,28 @@ pytest.importorskip("onnxruntime")
 
 import onnx  # noqa: E402
 
-from futures_vpoc.cli.main import main  # noqa: E402
+from cli_run import run  # noqa: E402
 from futures_vpoc.ml.export import (  # noqa: E402
     PARITY_TOLERANCE, load_source, onnx_session, parity_rows, reference_probabilities, run_onnx)
 
 pytestmark = pytest.mark.slow
 
 
-def _cli(*argv) -> int:
-    try:
-        return main([str(a) for a in argv])
-    except SystemExit as exc:  # argparse errors
-        return exc.code
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
     data = root / "synth.parquet"
-    assert _cli("data", "synth", "--out", data, "--start", "2023-01-02", "--end", "2023-02-28", "--seed", 3) == 0
+    assert run("data", "synth", "--out", data, "--start", "2023-01-02", "--end", "2023-02-28", "--seed", 3) == 0
     common = ["--data", data, "--epochs", 1, "--hidden_dims", 16, 8, "--no-baselines", "--seed", 1]
-    assert _cli("train", *common, "--output_dir", root / "run") == 0
-    assert _cli("train", *common, "--features", "volume", "--output_dir", root / "ens" / "volume") == 0
+    assert run("train", *common, "--output_dir", root / "run") == 0
+    assert run("train", *common, "--features", "volume", "--output_dir", root / "ens" / "volume") == 0
     return root
 
 
 @pytest.fixture(scope="module")
 def exported(runs):
     out = runs / "out" / "model.onnx"
-    assert _cli("export", "--model", runs / "run", "--format", "onnx", "--out", out) == 0
+    assert run("export", "--model", runs / "run", "--format", "onnx", "--out", out) == 0
     return out
 
 
@@ -147,7 +140,7 @@ def test_bad_input_exits_2_and_writes_nothing(runs, tmp_path, monkeypatch, capsy
     elif case == "no_onnx":
         monkeypatch.setitem(sys.modules, "onnxruntime", None)
     capsys.readouterr()
-    assert _cli("export", "--model", model, "--format", fmt, "--out", out) == 2
+    assert run("export", "--model", model, "--format", fmt, "--out", out) == 2
     err = capsys.readouterr().err.strip()
     assert err and len(err.splitlines()) == 1
     if case == "no_onnx":
@@ -164,7 +157,7 @@ def test_ensemble_folder_exports_one_weighted_graph(runs, tmp_path):
                         {"group": "volume", "run_dir": str(ens / "volume")}]}
     (ens / "ensemble.json").write_text(json.dumps(spec))
     out = tmp_path / "ens.onnx"
-    assert _cli("export", "--model", ens, "--format", "onnx", "--out", out) == 0
+    assert run("export", "--model", ens, "--format", "onnx", "--out", out) == 0
     source = load_source(ens)
     names_a = source.members[0].feature_names
     names_b = source.members[1].feature_names

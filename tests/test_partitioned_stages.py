@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from realdata import CBOE_VIX, LEAN_MINUTE, needs_realdata
 
-from futures_vpoc.cli.main import main
+from cli_run import run
 from futures_vpoc.data.barframe import read_merged
 from futures_vpoc.data.partitioned import TableAppender, partitions, read_any, write_partitioned
 from futures_vpoc.profile.developing import developing_profile
@@ -22,13 +22,6 @@ from futures_vpoc.profile.partitioned import iter_month_profiles
 from futures_vpoc.profile.spec import ProfileSpec
 
 SPAN = ("--start", "2023-02-20", "--end", "2023-04-05", "--seed", "5")
-
-
-def run(*argv) -> int:
-    try:
-        return main([str(a) for a in argv])
-    except SystemExit as exc:  # argparse
-        return int(exc.code)
 
 
 @pytest.fixture(scope="module")

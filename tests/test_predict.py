@@ -15,18 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from futures_vpoc.cli.main import main
+from cli_run import run
 
 pytestmark = pytest.mark.slow
 
 SPLIT = pd.Timestamp("2023-03-01")
-
-
-def run(*argv) -> int:
-    try:
-        return main([str(a) for a in argv])
-    except SystemExit as exc:  # argparse
-        return int(exc.code)
 
 
 @pytest.fixture(scope="module")
