@@ -23,11 +23,24 @@
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import numpy as np
-from scipy import special
 
 from futures_vpoc.backtest.stats import TRADING_DAYS
+
+_NORMAL = NormalDist()
+
+
+def _ndtr(x: float) -> float:
+    """Standard normal CDF by the complementary error function: scipy's ``ndtr`` within 2e-14 relative
+    (tests/test_backtest_truth.py), without scipy.special's ~0.14 s import in every backtest."""
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+def _ndtri(p: float) -> float:
+    """Standard normal quantile (scipy's ``ndtri``, ``norm.ppf``): Wichura's AS241 in the standard library."""
+    return _NORMAL.inv_cdf(p)
 
 EULER_GAMMA = 0.5772156649015329
 
@@ -100,7 +113,7 @@ def psr_from_moments(sr: float, n: int, skew: float, kurt: float, benchmark: flo
     var = 1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr
     if not var > 0:
         return math.nan
-    return float(special.ndtr((sr - benchmark) * math.sqrt(n - 1) / math.sqrt(var)))
+    return _ndtr((sr - benchmark) * math.sqrt(n - 1) / math.sqrt(var))
 
 
 def probabilistic_sharpe(r, benchmark: float = 0.0) -> float:
@@ -168,7 +181,8 @@ def probabilistic_sharpe_rows(r, benchmark: float = 0.0) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         var = 1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr
         ok = np.isfinite(sr) & (var > 0)
-    out[ok] = special.ndtr((sr[ok] - benchmark) * math.sqrt(n - 1) / np.sqrt(var[ok]))
+    z = (sr[ok] - benchmark) * math.sqrt(n - 1) / np.sqrt(var[ok])
+    out[ok] = [_ndtr(v) for v in z.tolist()]
     return out
 
 
@@ -176,8 +190,8 @@ def expected_max_sharpe(n_trials: int, variance: float) -> float:
     """Expected maximum per-day Sharpe of ``n_trials`` unskilled trials with that variance."""
     if n_trials <= 1:
         return 0.0
-    z1 = special.ndtri(1.0 - 1.0 / n_trials)  # the standard normal quantile (scipy's norm.ppf)
-    z2 = special.ndtri(1.0 - 1.0 / (n_trials * math.e))
+    z1 = _ndtri(1.0 - 1.0 / n_trials)
+    z2 = _ndtri(1.0 - 1.0 / (n_trials * math.e))
     return math.sqrt(variance) * ((1.0 - EULER_GAMMA) * z1 + EULER_GAMMA * z2)
 
 

@@ -12,12 +12,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from futures_vpoc.backtest import strategies as S
+from typing import TYPE_CHECKING
+
 from futures_vpoc.backtest.engine import BacktestConfig
-from futures_vpoc.backtest.run import BacktestResults
 from futures_vpoc.backtest.spec import contract_spec
 from futures_vpoc.data.barframe import atomic_write
 from futures_vpoc.errors import DataError, UsageError
+
+if TYPE_CHECKING:  # the strategies and the single-engine run are imported where used: --signals needs neither
+    from futures_vpoc.backtest.run import BacktestResults
 
 
 def align_predictions(bars: pd.DataFrame, predictions: pd.DataFrame, source: str = "predictions",
@@ -94,6 +97,8 @@ def backtest_config(args) -> BacktestConfig:
 
 def build_signals(bars: pd.DataFrame, names, probability=None, theta: float = 0.0, horizon: int = 1) -> dict:
     """Signals of the named strategies on the full bars (``random`` is built by the runner)."""
+    from futures_vpoc.backtest import strategies as S
+
     table = None
     out = {}
     for name in names:
