@@ -10,8 +10,9 @@ issue 20 prescribes) and with every fit made afresh. The same run times the prof
 calls (``developing_profile`` with prior levels and ``vpoc_migration``, once per contract segment,
 as the profile group makes them) to report its share, and each group built alone.
 
-The kernels are sequential; ``NUMBA_NUM_THREADS=1`` is set before numba is imported when this file
-runs on its own.
+Each kernel is sequential; the groups (and the fit) run side by side on
+:data:`futures_vpoc.features.build.BUILD_THREADS` threads (both cores here), their kernels releasing
+the GIL. ``NUMBA_NUM_THREADS=1`` is set before numba is imported when this file runs on its own.
 """
 
 from __future__ import annotations
@@ -70,8 +71,11 @@ def main(repeats: int = 3) -> dict:
     for g, seconds in per_group.items():
         print(line(f"  group {g} alone", rows, seconds))
     width = len(all_specs())
-    print(f"({rows:,} bars, {bars['contract'].nunique()} contracts, {width} features, median of {repeats}; "
-          "a group alone includes the shared checks, calendar and, for volatility, the kept fits)")
+    from futures_vpoc.features.build import BUILD_THREADS
+
+    print(f"({rows:,} bars, {bars['contract'].nunique()} contracts, {width} features, median of {repeats}, "
+          f"{BUILD_THREADS} build threads; a group alone includes the shared checks, calendar and, for "
+          "volatility, the kept fits)")
     return {"rows": rows, "features": width, "seconds": total, "seconds_cold_fit": total_cold,
             "bars_per_s": rows / total,
             "budget_seconds": BUDGET_SECONDS, "within_budget": ok, "profile_engine_seconds": engine,

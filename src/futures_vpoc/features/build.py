@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -38,13 +40,30 @@ def bars_per_year(index: pd.DatetimeIndex) -> float:
 
 
 def _context(arrays: BarArrays, chosen: tuple[Group, ...], train_end, frozen: Context | None) -> Context:
+    base = _base_context(arrays, frozen)
     if frozen is not None:  # a trained model's settings: nothing is fit or measured on these bars
         if any(g.name == "volatility" for g in chosen) and frozen.fitted is None:
             raise UsageError("the volatility group needs the frozen fits (GARCH, regime edges) of its context")
         return frozen
     end = default_train_end(arrays.index) if train_end is None else as_utc(train_end)
     fitted = fit(arrays, end) if any(g.name == "volatility" for g in chosen) else None
-    return Context(tick=ES_TICK_SIZE, bars_per_year=bars_per_year(arrays.index), fitted=fitted)
+    return replace(base, fitted=fitted)
+
+
+def _base_context(arrays: BarArrays, frozen: Context | None) -> Context:
+    """The settings every group but volatility reads (tick, bars per year): known before any fit."""
+    if frozen is not None:
+        return frozen
+    return Context(tick=ES_TICK_SIZE, bars_per_year=bars_per_year(arrays.index), fitted=None)
+
+
+def _group_chunk(g: Group, chunk, st: Streams, ctx: Context, prepared) -> list[np.ndarray]:
+    """Group ``g``'s feature columns of one chunk, in spec order."""
+    st.begin_chunk()
+    values = g.compute(chunk, st, ctx, prepared)
+    if set(values) != {spec.name for spec in g.specs}:
+        raise RuntimeError(f"group {g.name} computed {sorted(values)}, registry lists other names")
+    return [values[spec.name] for spec in g.specs]
 
 
 def _segment_columns(bars, arrays, seg, chosen, streams, ctx, chunk_size) -> Iterator[tuple[int, int, list]]:
@@ -54,12 +73,7 @@ def _segment_columns(bars, arrays, seg, chosen, streams, ctx, chunk_size) -> Ite
     for chunk in chunks(arrays, seg, chunk_size):
         columns = []
         for g in chosen:
-            st = streams[g.name]
-            st.begin_chunk()
-            values = g.compute(chunk, st, ctx, prepared[g.name])
-            if set(values) != {spec.name for spec in g.specs}:
-                raise RuntimeError(f"group {g.name} computed {sorted(values)}, registry lists other names")
-            columns.extend(values[spec.name] for spec in g.specs)
+            columns.extend(_group_chunk(g, chunk, streams[g.name], ctx, prepared[g.name]))
         yield chunk.start, chunk.stop, columns
 
 
@@ -68,6 +82,57 @@ def _all_columns(bars, arrays, chosen, ctx, chunk_size) -> Iterator[tuple[int, i
     streams = {g.name: Streams() for g in chosen}
     for seg in range(len(arrays.contracts)):
         yield from _segment_columns(bars, arrays, seg, chosen, streams, ctx, chunk_size)
+
+
+def _fill_group(out: np.ndarray, first: int, bars, arrays, g: Group, ctx: Context, chunk_size) -> None:
+    """Write group ``g``'s columns into ``out[:, first:first + len(g.specs)]``, segment by segment and
+    chunk by chunk in row order: the same calls, in the same order, as the row-wise walk of
+    :func:`_all_columns` makes for this group (a group's state is its own), so the same values."""
+    streams = Streams()
+    for seg in range(len(arrays.contracts)):
+        s0, s1 = int(arrays.segments[seg]), int(arrays.segments[seg + 1])
+        prepared = g.prepare(bars.iloc[s0:s1], ctx, s0) if g.prepare else None
+        for chunk in chunks(arrays, seg, chunk_size):
+            for j, values in enumerate(_group_chunk(g, chunk, streams, ctx, prepared)):
+                out[chunk.start:chunk.stop, first + j] = values
+
+
+BUILD_THREADS = max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+"""Threads of :func:`build_features`: the groups run side by side (their numba kernels release the GIL)."""
+
+_HEAVY_FIRST = ("profile", "volume", "orderflow")  # the longest groups start first (a shorter tail)
+
+
+def _fill_all(out, bars, arrays, chosen, train_end, context, chunk_size) -> Context:
+    """Every group's columns into ``out`` (column-major, spec order); returns the context used.
+
+    The fit (volatility only) and the groups run on :data:`BUILD_THREADS` threads: groups are
+    independent (each its own streams and prepared state, writing its own columns), so the values
+    are those of the sequential walk bit for bit. Errors are raised in a fixed order, whatever
+    finishes first: the fit's, then each group's in column order.
+    """
+    firsts = np.cumsum([0, *(len(g.specs) for g in chosen)])[:-1]
+    if BUILD_THREADS == 1:
+        ctx = _context(arrays, chosen, train_end, context)
+        for g, first in zip(chosen, firsts, strict=True):
+            _fill_group(out, int(first), bars, arrays, g, ctx, chunk_size)
+        return ctx
+    base = _base_context(arrays, context)
+    order = sorted(range(len(chosen)), key=lambda i: (chosen[i].name not in _HEAVY_FIRST, chosen[i].name == "volatility"))
+    with ThreadPoolExecutor(max_workers=BUILD_THREADS) as pool:
+        fitted = pool.submit(_context, arrays, chosen, train_end, context)
+        done = {}
+        for i in order:
+            g = chosen[i]
+            if g.name == "volatility":  # needs the fit: waits for it on its own thread
+                done[i] = pool.submit(lambda g=g, first=int(firsts[i]): _fill_group(
+                    out, first, bars, arrays, g, fitted.result(), chunk_size))
+            else:
+                done[i] = pool.submit(_fill_group, out, int(firsts[i]), bars, arrays, g, base, chunk_size)
+        ctx = fitted.result()
+        for i in range(len(chosen)):
+            done[i].result()
+    return ctx
 
 
 def _prepare(bars, groups, chunk_size, train_end, context):
@@ -172,12 +237,13 @@ def build_features(bars: pd.DataFrame, groups: Sequence[str] | None = None, chun
         Bars that fail the BarFrame checks, a missing ``vix`` column, a price <= 0, or too few
         training bars for the volatility group's fit.
     """
-    chosen, size, arrays, ctx, specs = _prepare(bars, groups, chunk_size, train_end, context)
+    chosen = resolve_groups(groups)
+    size = _check_chunk_size(chunk_size)
+    arrays = bar_arrays(bars)
+    specs = tuple(spec for g in chosen for spec in g.specs)
     # column-major: each feature is written as one contiguous column, and pandas keeps the block
     # as is (its blocks are (columns, rows)), so the frame below shares this memory
     out = np.empty((len(arrays), len(specs)), order="F")
-    for a, b, columns in _all_columns(bars, arrays, chosen, ctx, size):
-        for j, values in enumerate(columns):
-            out[a:b, j] = values
+    ctx = _fill_all(out, bars, arrays, chosen, train_end, context, size)
     frame = pd.DataFrame(out, index=arrays.index, columns=[s.column for s in specs], copy=False)
     return FeatureTable(frame=frame, specs=specs, warmup_rows=int(np.isnan(out).any(axis=1).sum()), context=ctx)

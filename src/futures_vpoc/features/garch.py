@@ -68,7 +68,7 @@ def backcast(y: np.ndarray) -> float:
     return float(np.sum(y[:tau] ** 2 * (w / w.sum())))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def loglik_score(theta, y, bc, level=2):  # pragma: no cover - numba
     """Log-likelihood (nats), its gradient (3,) and the outer product of the scores (3, 3) at ``theta``.
 
@@ -105,7 +105,7 @@ def loglik_score(theta, y, bc, level=2):  # pragma: no cover - numba
     return ll, grad, opg
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _natural(z):  # pragma: no cover - numba
     """Box point (omega, persistence p, share s) -> (omega, alpha = p s, beta = p (1 - s)), Jacobian (3, 3)."""
     p, s = z[1], z[2]
@@ -113,7 +113,7 @@ def _natural(z):  # pragma: no cover - numba
     return np.array([z[0], p * s, p * (1.0 - s)]), jac
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _objective(z, y, bc, level):  # pragma: no cover - numba
     """Log-likelihood, gradient (3,) and outer product of the scores (3, 3) at box point ``z`` (``level``
     as :func:`loglik_score`)."""
@@ -122,7 +122,7 @@ def _objective(z, y, bc, level):  # pragma: no cover - numba
     return ll, jac.T @ grad, jac.T @ opg @ jac
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _hessian(z, grad, y, bc, upper):  # pragma: no cover - numba
     """Forward differences of the analytic gradient, symmetrised (3, 3); each step stays in the box."""
     hess = np.empty((3, 3))
@@ -136,7 +136,7 @@ def _hessian(z, grad, y, bc, upper):  # pragma: no cover - numba
     return 0.5 * (hess + hess.T)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _direction(z, grad, hess, opg, lower, upper):  # pragma: no cover - numba
     """Newton step on the free coordinates: those not held at a bound by their gradient."""
     free = np.ones(3, np.bool_)
@@ -155,7 +155,7 @@ def _direction(z, grad, hess, opg, lower, upper):  # pragma: no cover - numba
     return step
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _maximise(z, y, bc, lower, upper, max_iter, tol):  # pragma: no cover - numba
     """Projected Newton with step halving in the box; returns (z, loglik, iterations, converged)."""
     n = len(y)

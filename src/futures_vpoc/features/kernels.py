@@ -34,7 +34,7 @@ NAN = np.nan
 NO_TIME = np.iinfo(np.int64).min
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rolling_sum(x, reset, w, buf, fst, ist, out):
     """Sum of the last ``w`` values (NaN until ``w`` values since the reset, or if one is NaN).
 
@@ -76,7 +76,7 @@ def rolling_sum(x, reset, w, buf, fst, ist, out):
         out[t] = fst[0] if (ist[1] >= w and ist[2] == 0) else NAN
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def lag(x, reset, k, buf, ist, out):
     """``x`` from ``k`` bars earlier in the segment (NaN for the first ``k`` bars after a reset).
 
@@ -95,7 +95,7 @@ def lag(x, reset, k, buf, ist, out):
             ist[1] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def seeded_ema(x, reset, n, alpha, fst, ist, out):
     """Exponential average seeded with the simple mean of its first ``n`` values.
 
@@ -128,7 +128,7 @@ def seeded_ema(x, reset, n, alpha, fst, ist, out):
             out[t] = fst[0]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _window_mean_sd(buf, start, w):
     """Mean and population sd of a full ring buffer read oldest first (two passes, exact order).
 
@@ -151,7 +151,7 @@ def _window_mean_sd(buf, start, w):
     return m, math.sqrt(q / w)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rolling_mean_sd(x, reset, w, buf, ist, mean_out, sd_out):
     """Mean and population standard deviation (ddof 0) of the last ``w`` values.
 
@@ -181,7 +181,7 @@ def rolling_mean_sd(x, reset, w, buf, ist, mean_out, sd_out):
             sd_out[t] = NAN
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rolling_corr(x, y, reset, w, bx, by, ist, out):
     """Pearson correlation of the last ``w`` pairs, recomputed from the window each bar.
 
@@ -223,7 +223,7 @@ def rolling_corr(x, y, reset, w, bx, by, ist, out):
         out[t] = min(1.0, max(-1.0, r))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def session_first(x, new_session, fst, out):
     """Value of ``x`` at the first bar of the bar's session. State: ``fst[0]``."""
     for t in range(x.shape[0]):
@@ -232,7 +232,7 @@ def session_first(x, new_session, fst, out):
         out[t] = fst[0]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def session_cumsum(x, new_session, fst, out):
     """Running sum of ``x`` over the bar's session up to and including the bar. State: ``fst[0]``."""
     for t in range(x.shape[0]):
@@ -242,7 +242,7 @@ def session_cumsum(x, new_session, fst, out):
         out[t] = fst[0]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def previous_session_last(x, new_session, reset, fst, out):
     """Last value of ``x`` in the previous session of the same segment (NaN in a segment's first).
 
@@ -258,7 +258,7 @@ def previous_session_last(x, new_session, reset, fst, out):
         fst[0] = x[t]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def published_change(x, ts, new_day, day, prev_pub, pub, fst, ist, out):
     """Log change of the latest published close against the close published before it.
 
@@ -310,7 +310,7 @@ def published_change(x, ts, new_day, day, prev_pub, pub, fst, ist, out):
             out[t] = NAN
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def garch_filter(r, reset, omega, alpha, beta, h0, fst, out):
     """GARCH(1,1) one-step-ahead conditional sd: ``h' = omega + alpha r^2 + beta h``.
 

@@ -17,7 +17,7 @@ from numba import njit
 NAN = np.nan
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def slot_mean(x, slot, n, min_n, buf, cnt, pos, out):
     """Mean of ``x`` over the previous up to ``n`` bars of the same clock slot (current excluded).
 
@@ -42,7 +42,7 @@ def slot_mean(x, slot, n, min_n, buf, cnt, pos, out):
             cnt[s] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _push_day_end(new_day, buf, ist, fst, n):
     """At a new day, move the day before's last value (if finite) into the ring buffer."""
     if new_day and not math.isnan(fst[0]):
@@ -53,7 +53,7 @@ def _push_day_end(new_day, buf, ist, fst, n):
         ist[2] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def trailing_percentile(x, new_day, n, min_n, buf, ist, fst, out):
     """Mid-rank percentile of ``x`` among the day-end values of the previous ``n`` days.
 
@@ -84,7 +84,7 @@ def trailing_percentile(x, new_day, n, min_n, buf, ist, fst, out):
         out[t] = fst[2]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def trailing_zscore(x, new_day, n, min_n, sd_floor, buf, ist, fst, out):
     """``(x - mean) / max(sd, sd_floor)`` against the day-end values of the previous ``n`` days.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from futures_vpoc.features.fit import as_utc, default_train_end
 from futures_vpoc.features.spec import FeatureTable
@@ -17,30 +18,53 @@ SUMMARY_COLUMNS = ("feature", "unit", "coverage", "nan_rows", "train_median", "t
                    "label_corr")
 
 
-def _corr(x: np.ndarray, y: np.ndarray, ok: np.ndarray) -> float:
-    """Pearson correlation of the pairs ``ok`` (both finite); NaN with fewer than 3 or a constant side."""
-    if np.count_nonzero(ok) < 3:
+@njit(cache=True, nogil=True)
+def _corr(x, y, y_ok):  # pragma: no cover - numba
+    """Pearson correlation of ``x[i]``, ``y[i]`` over ``i < len(y)`` where ``y_ok[i]`` and ``x[i]`` is
+    finite; NaN with fewer than 3 pairs or a constant side.
+
+    Two passes (means, then centred sums) over the rows in place: numpy's form gathers four copies of
+    the pairs per feature, which made this 3/4 of the summary's time.
+    """
+    n, sx, sy = 0, 0.0, 0.0
+    for i in range(len(y)):
+        if y_ok[i] and np.isfinite(x[i]):
+            n += 1
+            sx += x[i]
+            sy += y[i]
+    if n < 3:
         return np.nan
-    xc, yc = x[ok] - x[ok].mean(), y[ok] - y[ok].mean()
-    den = np.sqrt((xc @ xc) * (yc @ yc))
-    return float(xc @ yc / den) if den > 0 else np.nan
+    mx, my = sx / n, sy / n
+    sxx, syy, sxy = 0.0, 0.0, 0.0
+    for i in range(len(y)):
+        if y_ok[i] and np.isfinite(x[i]):
+            dx, dy = x[i] - mx, y[i] - my
+            sxx += dx * dx
+            syy += dy * dy
+            sxy += dx * dy
+    den = np.sqrt(sxx * syy)
+    return sxy / den if den > 0 else np.nan
 
 
 def _row(name: str, unit: str, values: np.ndarray, k: int, label, label_ok) -> dict:
     """The summary of one feature column; rows ``:k`` are the training part (the index is sorted)."""
     finite = np.isfinite(values)
     n_finite = int(np.count_nonzero(finite))
-    fit = values[:k][finite[:k]]
+    # sorted once: numpy's SIMD sort and a quantile of sorted values (the same order statistics, so the
+    # same figures) cost half of np.quantile's partitions, and the tails below become two bisections
+    fit = np.sort(values[:k][finite[:k]])
     row = {"feature": name, "unit": unit, "coverage": n_finite / len(values) if len(values) else np.nan,
            "nan_rows": len(values) - n_finite, "train_median": np.nan, "train_iqr": np.nan,
            "beyond_p1_p99": np.nan, "label_corr": np.nan}
     if len(fit):
         p1, q1, med, q3, p99 = np.quantile(fit, [0.01, 0.25, 0.5, 0.75, 0.99])
         row.update(train_median=float(med), train_iqr=float(q3 - q1))
-        v = values[finite]
-        row["beyond_p1_p99"] = (np.count_nonzero(v < p1) + np.count_nonzero(v > p99)) / len(v)
+        later = values[k:][finite[k:]]
+        beyond = (int(np.searchsorted(fit, p1, side="left")) + len(fit) - int(np.searchsorted(fit, p99, side="right"))
+                  + np.count_nonzero(later < p1) + np.count_nonzero(later > p99))
+        row["beyond_p1_p99"] = beyond / n_finite
     if label is not None:
-        row["label_corr"] = _corr(values[:k], label, finite[:k] & label_ok)
+        row["label_corr"] = float(_corr(values, label, label_ok))
     return row
 
 
@@ -76,7 +100,7 @@ def feature_summary(table: FeatureTable, train_end=None, label: pd.Series | None
     def one(spec) -> dict:
         return _row(spec.column, spec.unit, frame[spec.column].to_numpy(), k, y, y_ok)
 
-    # numpy's partitions, copies and reductions release the GIL: two threads use both cores
+    # numpy's sorts, copies and reductions and the numba kernel release the GIL: two threads use both cores
     with ThreadPoolExecutor(max_workers=2) as pool:
         rows = list(pool.map(one, table.specs))
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))

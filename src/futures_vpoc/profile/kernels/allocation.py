@@ -95,7 +95,7 @@ def uniform_runs(v, lo, hi, c):
     return q, a, b, (a2 if a2 < a else b2), q + piece
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _session_span(low, high, close, take, a, b, alloc):
     lo = 1 << 62
     hi = -(1 << 62)
@@ -110,7 +110,7 @@ def _session_span(low, high, close, take, a, b, alloc):
     return lo, hi
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def session_spans(low, high, close, take, bounds, alloc):
     """Lowest level and number of levels each session's bars can touch.
 

@@ -41,7 +41,7 @@ def add_uniform(h, lo, hi, c, v, amounts):
             h[np.uint64(k)] += amounts[np.uint64(np.uint64(k - a) < run) + np.uint64(2) * np.uint64(k == f)]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _accumulate(h, low, high, close, volume, take, a, b, base, alloc):
     """Add bars ``take[a:b]`` to ``h`` (level ``base + k`` at ``h[k]``); return their total."""
     total = 0.0
@@ -65,7 +65,7 @@ def _accumulate(h, low, high, close, volume, take, a, b, base, alloc):
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def profile_stats(h, total, share, two_level):
     """VPOC, value area and range of one finished histogram.
 
@@ -88,7 +88,7 @@ def profile_stats(h, total, share, two_level):
     return vpoc, val, vah, plo, phi, h[vpoc], inside
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def finished_profiles(low, high, close, volume, take, bounds, alloc, share, two_level):
     """Histograms, VPOC and value area of every session.
 

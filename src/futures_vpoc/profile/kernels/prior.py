@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _erase_touched(naked, m, lo, hi):
     """Drop the levels in [lo, hi] from the sorted ``naked[:m]``; return (new m, insertion point)."""
     p = np.searchsorted(naked[:m], lo)
@@ -23,7 +23,7 @@ def _erase_touched(naked, m, lo, hi):
     return m, p
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _touched(low, high, a, b, level):
     """Whether any bar ``a <= x < b`` has ``low[x] <= level <= high[x]``."""
     for x in range(a, b):
@@ -32,7 +32,7 @@ def _touched(low, high, a, b, level):
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _insert(naked, m, level):
     p = np.searchsorted(naked[:m], level)
     if p < m and naked[p] == level:
@@ -42,7 +42,7 @@ def _insert(naked, m, level):
     return m + 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def prior_levels(low, high, code, last_bar, complete_at, vpoc, has_vpoc, session_code):
     """Previous completed session and nearest naked VPOCs at every bar.
 
@@ -81,7 +81,7 @@ def prior_levels(low, high, code, last_bar, complete_at, vpoc, has_vpoc, session
     return out[0], out[1], out[2], out[3]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def prior_levels_from(low, high, code, last_bar, complete_at, vpoc, has_vpoc, session_code, session_id, naked0, cur0,
                    latest0):
     """:func:`prior_levels` started from a carried state (a month of a partitioned dataset).
