@@ -90,6 +90,40 @@ def test_dropout_masks_reseed_is_reproducible():
     assert not torch.equal(b.take(10)[0], first)
 
 
+def test_dropout_masks_in_every_dtype_keep_the_same_units():
+    """float32 masks are the values the plain formula gives (keep as float32, times the float32 scale);
+    bfloat16 masks (autocast) keep the same units with the float32 mask's value rounded to bfloat16."""
+    import numpy as np
+
+    f32 = DropoutMasks((512, 256), 0.15, seed=3, block_rows=512)
+    b16 = DropoutMasks((512, 256), 0.15, seed=3, block_rows=512)
+    by_hand = np.random.PCG64(np.random.SeedSequence(3)).random_raw((768 * 512 + 3) // 4)
+    keep = by_hand.view(np.int16)[:768 * 512] >= f32.threshold
+    want = keep.astype(np.float32) * np.float32(f32.scale)
+    for _ in range(3):  # across blocks: 512-row blocks of 128-row batches
+        a, b = f32.take(128), b16.take(128, torch.bfloat16)
+        assert all(m.dtype == torch.bfloat16 for m in b)
+        for x, y in zip(a, b, strict=True):
+            assert torch.equal(x.to(torch.bfloat16), y) and torch.equal(x == 0, y == 0)
+    first = DropoutMasks((512, 256), 0.15, seed=3, block_rows=512)._draw(512)
+    np.testing.assert_array_equal(first[0].numpy(), want[:512 * 512].reshape(512, 512))
+    np.testing.assert_array_equal(first[1].numpy(), want[512 * 512:].reshape(512, 256))
+    assert torch.unique(b16.take(128, torch.bfloat16)[0]).tolist() == [0.0, 1.1796875]  # bf16(1 / 0.85)
+    mixed = DropoutMasks((64,), 0.15, seed=3, block_rows=512)
+    mixed.take(128)  # a float32 block, then a bfloat16 request: converted, the same units
+    assert mixed.take(128, torch.bfloat16)[0].dtype == torch.bfloat16
+
+
+def test_model_under_bf16_autocast_multiplies_in_bf16():
+    torch.manual_seed(0)
+    model = MLP(8, (64, 32), 0.5)
+    model.train()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = model(torch.randn(16, 8))
+    assert out.dtype == torch.bfloat16 and torch.isfinite(out.float()).all()
+    assert model.masks._dtype == torch.bfloat16
+
+
 def test_dropout_only_in_training_mode():
     torch.manual_seed(0)
     model = MLP(8, (64, 32), 0.5)
