@@ -7,6 +7,9 @@
   bar (:func:`futures_vpoc.profile.reference.developing`), on sessions built to stress it: ties,
   zero volumes, single-price sessions, a roll inside a trade date, fractional volumes arriving
   mid-session (the switch out of the exact mode), huge volumes, and long wandering sessions;
+  long sessions with price jumps as well, whose walks outgrow the window of states looked at
+  around the previous bar's first changed step (the search falls back to bisection on either
+  side) and reach both the two-level steps far from the profile's edges and those at the edges;
 - the live profile (:class:`~futures_vpoc.profile.live.LiveProfile`), which shares the per-bar
   step, equals the batch developing profile on the same sessions, its grid growing or not.
 """
@@ -116,6 +119,31 @@ def test_incremental_value_area_equals_recomputation_at_every_bar(sessions, spec
     finished = session_profiles(frame, spec).table
     last = np.cumsum([len(s) for s in sessions]) - 1
     np.testing.assert_array_equal(got[last], finished[["vpoc", "val", "vah"]].to_numpy(float))
+
+
+@st.composite
+def long_session(draw):
+    """A long session (hundreds of bars) that drifts and now and then jumps far (seeded numbers)."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n = draw(st.integers(150, 400))
+    jump = draw(st.sampled_from([0.0, 0.03, 0.1]))
+    top = draw(st.sampled_from([3, 40, 500]))  # small volumes tie often
+    moves = rng.integers(-2, 3, n) + (rng.random(n) < jump) * rng.integers(-25, 26, n)
+    lows = BASE_LEVEL + moves.cumsum()
+    widths = rng.integers(0, 16, n)
+    closes = lows + (rng.random(n) * (widths + 1)).astype(int)
+    volumes = rng.integers(0, top + 1, n).astype(float)
+    return [(int(lo), int(lo + w), int(c), v) for lo, w, c, v in zip(lows, widths, closes, volumes)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(bars=long_session(), allocation=st.sampled_from(["uniform", "tpo"]),
+       expansion=st.sampled_from(["two", "one"]), share=st.sampled_from([0.7, 0.3, 0.95]))
+def test_long_sessions_with_jumps_equal_recomputation_at_every_bar(bars, allocation, expansion, share):
+    spec = ProfileSpec(allocation=allocation, expansion=expansion, value_area=share)
+    dev = developing_profile(frame_from_sessions([bars]), spec, prior=False).table
+    want = [tuple(_price(x) for x in v) for v in ref.developing(bars, allocation, share, expansion)]
+    np.testing.assert_array_equal(dev[["dev_vpoc", "dev_val", "dev_vah"]].to_numpy(), np.array(want, dtype=float))
 
 
 def _live_levels(sessions, spec, width=None, monkeypatch=None):

@@ -37,7 +37,7 @@ EXACT_LIMIT = 2.0 ** 53
 """Largest profile total for which every sum of integer level volumes is exact in float64."""
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False)
 def _grow(h, k, a, top, n_top, vpoc, tie):
     """Add ``a > 0`` to level ``k``; keep the maximum, how many levels hold it, and the VPOC."""
     x = h[k] + a
@@ -49,7 +49,7 @@ def _grow(h, k, a, top, n_top, vpoc, tie):
     return top, n_top, vpoc, tie
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False)
 def _add_levels(h, lo, hi, c, v, top, n_top, vpoc, plo, phi):
     """Uniform allocation level by level (:func:`uniform_amount`), for a bar with a fractional piece.
 
@@ -73,24 +73,22 @@ def _add_shape(h, x0, x1, q, a, b, w):
     """Add a bar's shape to ``h`` (levels ``x0..x1 >= 0``); return the largest new level volume.
 
     ``q`` and ``w`` are whole numbers below 2**62 (uniform and TPO shapes). Level ``k`` gets
-    ``q + w`` on ``a..b`` and ``q`` elsewhere, formed as the float of an integer sum: the same float
-    as the rule's ``q + 1.0`` (both are the correctly rounded value of one whole number), added once.
+    ``q + w`` on ``a..b`` and ``q`` elsewhere, added once: ``q + w`` is the rule's ``q + 1.0`` (for a
+    TPO shape ``w`` is 0 and it is ``q``).
     """
-    qi = np.int64(q)
-    wi = np.int64(w)
+    # Speed: one unsigned comparison tells whether k is in a..b (k - a wraps to a huge number
+    # below a); an empty run a..b gets the amount q, so where its comparison lands does not matter.
+    qw = q + w if b >= a else q
+    span = np.uint64(b - a)
     big = -np.inf
     for k in range(x0, x1 + 1):
-        # Speed: whether k is in a..b comes from the sign bit of (k - a) | (b - k), not from a
-        # comparison, which LLVM turns into a branch per level (mispredicted at the run's random
-        # edges); unsigned indices skip numba's negative-index wraparound.
-        outside = ((k - a) | (b - k)) >> 63  # -1 outside a..b, 0 inside
-        x = h[np.uint64(k)] + np.float64(qi + (wi & ~outside))
+        x = h[np.uint64(k)] + (qw if np.uint64(k - a) <= span else q)
         h[np.uint64(k)] = x
         big = max(big, x)
     return big
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False)
 def _regrade(h, x0, x1, top, n_top, vpoc):
     """The maximum bookkeeping of :func:`_grow` replayed over levels ``x0..x1`` just grown.
 
@@ -170,24 +168,57 @@ def _gain(x, y, shape):
 
 
 @njit(cache=True, inline="always")
-def _first_touched(path_lo, path_hi, last, cl, ch, step):
-    """First state of the recorded walk whose next step reads a level in [cl, ch] (else ``last``).
+def _untouched(path_lo, path_hi, m, cl, ch, step):
+    """Whether the next step of recorded state ``m`` reads no level in [cl, ch]."""
+    return (path_lo[m] - step > ch) | (path_hi[m] + step < cl)
+
+
+@njit(cache=True, inline="always")
+def _bisect_touched(path_lo, path_hi, first, last, cl, ch, step):
+    """First state in ``first..last`` whose next step reads a level in [cl, ch] (else ``last``),
+    given that the states before ``first`` read none.
 
     The levels a step reads (its value area plus ``step`` levels a side) only widen along the
     walk, so the answer is found by bisection.
     """
-    # Branch-free bisection: the number of halvings is fixed by ``last`` and each probe moves
+    # Branch-free bisection: the number of halvings is fixed by the range and each probe moves
     # ``base`` by arithmetic, not by a branch that the random probes would mispredict.
-    base = 0
-    n = last + 1
+    base = first
+    n = last - first + 1
     while n > 1:
         half = n >> 1
-        m = base + half - 1
-        before = (path_lo[m] - step > ch) | (path_hi[m] + step < cl)  # state m reads no changed level
-        base += half * np.int64(before)
+        base += half * np.int64(_untouched(path_lo, path_hi, base + half - 1, cl, ch, step))
         n -= half
-    base += np.int64((path_lo[base] - step > ch) | (path_hi[base] + step < cl))
+    base += np.int64(_untouched(path_lo, path_hi, base, cl, ch, step))
     return min(base, last)
+
+
+NEAR = 8
+"""States around the previous bar's answer that :func:`_first_touched` looks at first."""
+
+
+@njit(cache=True, inline="always")
+def _first_touched(path_lo, path_hi, last, cl, ch, step, hint):
+    """First state of the recorded walk whose next step reads a level in [cl, ch] (else ``last``).
+
+    ``hint`` is a guess (the previous bar's answer; consecutive bars trade at nearby prices, so it
+    is usually right or near). The ``NEAR`` states from ``hint - NEAR // 2`` are looked at together:
+    the untouched ones are the first of them (the levels a step reads only widen along the walk),
+    so their count places the answer when it lies in that window; else the rest of the walk is
+    bisected (:func:`_bisect_touched`).
+    """
+    # Speed: the window's probes do not depend on one another (unlike a bisection's), so they
+    # overlap; only the rare miss pays for the bisection as well.
+    w0 = max(0, min(hint - NEAR // 2, last - NEAR + 1))
+    count = 0
+    for j in range(NEAR):
+        count += np.int64(_untouched(path_lo, path_hi, min(w0 + j, last), cl, ch, step))
+    k = min(w0 + count, last)
+    if w0 > 0 and _untouched(path_lo, path_hi, w0 - 1, cl, ch, step) == 0:
+        return _bisect_touched(path_lo, path_hi, 0, w0 - 1, cl, ch, step)
+    if count == NEAR and k < last:
+        return _bisect_touched(path_lo, path_hi, k, last, cl, ch, step)
+    return k
 
 
 @njit(cache=True, inline="always")
@@ -206,47 +237,72 @@ def _changed_levels(x0, x1, plo, phi, old_lo, old_hi):
 
 
 @njit(cache=True, inline="always")
-def _step_stands(h, plo, phi, step, path_lo, path_hi, s):
-    """Whether recorded step ``s`` still takes the same side and number of levels (exact sums only)."""
-    lo = path_lo[s]
-    hi = path_hi[s]
-    up, n_up = _side(h, hi, phi, step, 1)
-    dn, n_dn = _side(h, lo, plo, step, -1)
-    # Speed: the side taken is close to a coin flip, so it is compared by arithmetic, not branches.
-    go_up = np.int64((n_up > 0) & ((n_dn == 0) | (up >= dn)))
-    return (path_hi[s + 1] == hi + n_up * go_up) & (path_lo[s + 1] == lo - n_dn * (1 - go_up))
+def _sides(h, lo, hi, plo, phi, step):
+    """``(up, n_up, dn, n_dn)``: the two sides a step from ``lo..hi`` compares, as :func:`_side` gives them.
 
-
-@njit(cache=True, _nrt=False)
-def _regrow(h, plo, phi, target, step, path_lo, path_hi, path_in, s, last):
-    """Walk on from state ``s`` (as :func:`walk`) until the new path meets the recorded one again.
-
-    Returns ``(t, met)``: ``met`` True when new state ``t < last`` equals recorded state ``t``
-    (``path_in[t]`` is set; the recorded states after it are the old continuation of the same
-    area); else the walk ended at state ``t`` (target reached, levels used up, or past the recorded
-    end).
+    Speed: the four levels are read before the counts are known (every index is clamped into
+    ``plo..phi``, so always valid); the sum is then picked by the count, the same floats as
+    :func:`_side`'s.
     """
+    n_up = min(step, phi - hi)
+    n_dn = min(step, lo - plo)
+    u1 = h[np.uint64(min(hi + 1, phi))]
+    u2 = h[np.uint64(min(hi + 2, phi))]
+    d1 = h[np.uint64(max(lo - 1, plo))]
+    d2 = h[np.uint64(max(lo - 2, plo))]
+    up2 = u1 + u2
+    dn2 = d1 + d2
+    up = up2 if n_up == 2 else (u1 if n_up == 1 else 0.0)
+    dn = dn2 if n_dn == 2 else (d1 if n_dn == 1 else 0.0)
+    return up, n_up, dn, n_dn
+
+
+@njit(cache=True, inline="always")
+def _standing_inner(h, path_lo, path_hi, s, last, cl, ch):
+    """:func:`_standing` for two-level steps whose sides all hold two levels (far from the profile's edges)."""
+    # The same check as _standing's with n_up = n_dn = 2: the larger side is taken, a tie going up.
+    lo = path_lo[np.uint64(s)]
+    hi = path_hi[np.uint64(s)]
+    while (s < last) & ((lo > cl) | (hi < ch)):
+        nlo = path_lo[np.uint64(s + 1)]
+        nhi = path_hi[np.uint64(s + 1)]
+        up = h[np.uint64(hi + 1)] + h[np.uint64(hi + 2)]
+        dn = h[np.uint64(lo - 1)] + h[np.uint64(lo - 2)]
+        go_up = np.int64(up >= dn)
+        if (nhi != hi + 2 * go_up) | (nlo != lo - 2 + 2 * go_up):
+            return s
+        s += 1
+        lo = nlo
+        hi = nhi
+    return s
+
+
+@njit(cache=True, inline="always")
+def _standing(h, plo, phi, step, path_lo, path_hi, s, last, cl, ch):
+    """Re-check the recorded steps from state ``s`` with the new volumes (exact sums only).
+
+    A step stands when it still takes the same side and number of levels. Returns the first
+    state from ``s`` whose step does not stand, or the first that holds ``cl..ch`` (its step and
+    the later ones compare only unchanged levels), or ``last``.
+    """
+    # Speed: the states only widen along the walk, so when the last one is two levels or more
+    # from both edges of the profile, every side compared holds two levels.
+    if (step == 2) & (path_hi[last] + 2 <= phi) & (path_lo[last] - 2 >= plo):
+        return _standing_inner(h, path_lo, path_hi, s, last, cl, ch)
     lo = path_lo[s]
     hi = path_hi[s]
-    inside = path_in[s]
-    while s < last and inside < target:
-        up, n_up = _side(h, hi, phi, step, 1)
-        dn, n_dn = _side(h, lo, plo, step, -1)
-        if n_up == 0 and n_dn == 0:
-            return s, False
-        if n_up > 0 and (n_dn == 0 or up >= dn):
-            hi += n_up
-            inside += up
-        else:
-            lo -= n_dn
-            inside += dn
+    while (s < last) & ((lo > cl) | (hi < ch)):
+        nlo = path_lo[np.uint64(s + 1)]
+        nhi = path_hi[np.uint64(s + 1)]
+        up, n_up, dn, n_dn = _sides(h, lo, hi, plo, phi, step)
+        # The side taken is close to a coin flip, so it is compared by arithmetic, not branches.
+        go_up = np.int64((n_up > 0) & ((n_dn == 0) | (up >= dn)))
+        if (nhi != hi + n_up * go_up) | (nlo != lo - n_dn * (1 - go_up)):
+            return s
         s += 1
-        path_in[s] = inside
-        if s < last and path_lo[s] == lo and path_hi[s] == hi:
-            return s, True
-        path_lo[s] = lo
-        path_hi[s] = hi
-    return walk(h, plo, phi, target, step, path_lo, path_hi, path_in, s), False
+        lo = nlo
+        hi = nhi
+    return s
 
 
 @njit(cache=True, inline="always")
@@ -261,7 +317,7 @@ def _window(h, path_lo, path_hi, j):
     return h[edge + 1] + h[edge + 2] if n == 2 else h[edge + 1]
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False)
 def _resum(h, path_lo, path_hi, path_in, last):
     """Inside volume of every recorded state ``0..last``, summed in walk order as :func:`walk` does."""
     path_in[0] = h[path_lo[0]]
@@ -286,13 +342,61 @@ def _first_reaching(h, path_lo, path_hi, path_in, j, target):
     return j
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False)
 def _inside_of(h, lo, hi):
     """Volume of levels ``lo..hi`` (exact sums only: any order of addition gives the same float)."""
-    total = 0.0
-    for k in range(lo, hi + 1):
-        total += h[k]
-    return total
+    # Speed: four running sums, so the additions do not wait on one another (exact, so the
+    # order does not change the result).
+    t0 = 0.0
+    t1 = 0.0
+    t2 = 0.0
+    t3 = 0.0
+    k = lo
+    while k + 3 <= hi:
+        t0 += h[np.uint64(k)]
+        t1 += h[np.uint64(k + 1)]
+        t2 += h[np.uint64(k + 2)]
+        t3 += h[np.uint64(k + 3)]
+        k += 4
+    while k <= hi:
+        t0 += h[np.uint64(k)]
+        k += 1
+    return (t0 + t1) + (t2 + t3)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _reroute(h, plo, phi, step, path_lo, path_hi, s, last):
+    """Walk on from state ``s`` (as :func:`walk`, exact sums only) until the new path meets the recorded one.
+
+    The expansion path does not depend on the target (only where the walk stops does), so the
+    states are grown without their inside volumes: the stop is found afterwards from the last
+    state's (:func:`_first_reaching`). This spares summing state ``s`` afresh.
+
+    Returns
+    -------
+    t : int
+        The state where the walk stopped: it equals recorded state ``t <= last`` (``met``), or it
+        is ``last`` (a new state) or an earlier one that holds every level.
+    met : bool
+        Whether new state ``t`` equals recorded state ``t`` (the states after it stand).
+    """
+    lo = path_lo[s]
+    hi = path_hi[s]
+    while s < last:
+        up, n_up = _side(h, hi, phi, step, 1)
+        dn, n_dn = _side(h, lo, plo, step, -1)
+        if n_up == 0 and n_dn == 0:
+            return s, False
+        if n_up > 0 and (n_dn == 0 or up >= dn):
+            hi += n_up
+        else:
+            lo -= n_dn
+        s += 1
+        if path_lo[s] == lo and path_hi[s] == hi:
+            return s, True
+        path_lo[s] = lo
+        path_hi[s] = hi
+    return s, False
 
 
 @njit(cache=True, inline="always")
@@ -302,14 +406,15 @@ def _update_walk(h, plo, phi, target, step, path_lo, path_hi, path_in, last, k, 
     The VPOC did not move; the bar (``shape``) changed levels within ``cl..ch``
     (:func:`_changed_levels`), and state ``k`` is the first whose next step reads one of them
     (:func:`_first_touched`): the steps before ``k`` stand. From ``k`` until a state holds all of
-    ``cl..ch``, each step is re-checked with the new volumes (:func:`_step_stands`); a step the bar
-    changed is regrown until the path meets the recorded one again (:func:`_regrow`: a swap of two
+    ``cl..ch``, each step is re-checked with the new volumes (:func:`_standing`); a step the bar
+    changed is regrown until the path meets the recorded one again (:func:`_reroute`: a swap of two
     steps meets it two states later). The later steps hold the whole bar and compare only
-    unchanged levels, so they stand. Only the last state's inside volume is kept up to date in
-    this mode (the others are derived when needed): it gains what the bar added inside it
-    (:func:`_gain`); the stop is then found by stepping back (:func:`_first_reaching`) or by
-    walking on past the old end. Every sum is an exact integer, so adding in another order than
-    the walk's gives the same floats.
+    unchanged levels, so they stand. The walk is kept as the path it would take with no target
+    up to state ``last``; only the last state's inside volume is kept up to date in this mode (the
+    others are derived when needed): it gains what the bar added inside it (:func:`_gain`), or is
+    summed afresh when the bar changed the last state itself; the stop is then found by stepping
+    back (:func:`_first_reaching`) or by walking on past the old end. Every sum is an exact
+    integer, so adding in another order than the walk's gives the same floats.
 
     Returns
     -------
@@ -318,12 +423,14 @@ def _update_walk(h, plo, phi, target, step, path_lo, path_hi, path_in, last, k, 
     """
     s = k
     while s < last and (path_lo[s] > cl or path_hi[s] < ch):
-        if _step_stands(h, plo, phi, step, path_lo, path_hi, s):
-            s += 1
-            continue
-        path_in[s] = _inside_of(h, path_lo[s], path_hi[s])
-        s, met = _regrow(h, plo, phi, target, step, path_lo, path_hi, path_in, s, last)
-        if not met:
+        s = _standing(h, plo, phi, step, path_lo, path_hi, s, last, cl, ch)
+        if s == last or (path_lo[s] <= cl and path_hi[s] >= ch):
+            break
+        s, met = _reroute(h, plo, phi, step, path_lo, path_hi, s, last)
+        if not met:  # the path is new up to its end ``s``: sum that state afresh
+            path_in[s] = _inside_of(h, path_lo[s], path_hi[s])
+            if s == last and path_in[s] < target:
+                return walk(h, plo, phi, target, step, path_lo, path_hi, path_in, s)
             return _first_reaching(h, path_lo, path_hi, path_in, s, target)
     path_in[last] += _gain(path_lo[last], path_hi[last], shape)
     if path_in[last] < target:
@@ -343,22 +450,22 @@ def stays_exact(exact, v, alloc, total):
 
 
 @njit(cache=True, inline="always")
-def advance_bar(h, path_lo, path_hi, path_in, lo, hi, c, v, alloc, share, step, top, n_top, vpoc, plo, phi, total,
-                last, exact):
+def _advance(h, path_lo, path_hi, path_in, lo, hi, c, v, alloc, share, step, top, n_top, vpoc, plo, phi, total, last,
+             exact, hint):
     """Add one bar (levels ``lo..hi`` relative to the histogram, ``lo >= 0``, close ``c``, volume
     ``v``) to a session's developing profile and update its VPOC and value-area walk.
 
-    The one per-bar step of the developing profile, shared by the batch kernel
-    (:func:`_develop_session`) and the live one (:func:`futures_vpoc.profile.live.develop`).
     ``exact`` is the session's exact-sums flag (True at the session's start, see
     :func:`stays_exact`): while it holds, the walk is updated incrementally (:func:`_update_walk`),
-    else regrown from the first step the bar can have changed.
+    else regrown from the first step the bar can have changed. ``hint`` is a guess of that first
+    step (:func:`_first_touched`; any state index is correct, a near one is faster).
 
     Returns
     -------
     tuple
-        The new ``(top, n_top, vpoc, plo, phi, total, last, exact)``; ``path_lo[last]`` /
-        ``path_hi[last]`` are the value area's edges.
+        The new ``(top, n_top, vpoc, plo, phi, total, last, exact, hint)``; ``path_lo[last]`` /
+        ``path_hi[last]`` are the value area's edges, ``hint`` the first step this bar could have
+        changed (a guess for the next bar).
     """
     old_vpoc, old_lo, old_hi = vpoc, plo, phi
     top, n_top, vpoc, plo, phi, tie, grew, amount, shape = _add_bar(h, lo, hi, c, v, alloc, top, n_top, vpoc, plo,
@@ -369,7 +476,7 @@ def advance_bar(h, path_lo, path_hi, path_in, lo, hi, c, v, alloc, share, step, 
     if was_exact and not exact and last >= 0:  # leaving the exact mode: every state's inside volume
         _resum(h, path_lo, path_hi, path_in, last)
     if not grew:
-        return top, n_top, vpoc, plo, phi, total, last, exact
+        return top, n_top, vpoc, plo, phi, total, last, exact, hint
     if n_top > 1 and (tie or plo != old_lo or phi != old_hi):
         vpoc = pick_vpoc(h, plo, phi)
     target = share * total
@@ -378,20 +485,41 @@ def advance_bar(h, path_lo, path_hi, path_in, lo, hi, c, v, alloc, share, step, 
         path_hi[0] = vpoc
         path_in[0] = h[vpoc]
         last = walk(h, plo, phi, target, step, path_lo, path_hi, path_in, 0)
-        return top, n_top, vpoc, plo, phi, total, last, exact
+        return top, n_top, vpoc, plo, phi, total, last, exact, hint
     x0, x1 = (lo, hi) if shape[0] < 0 else (shape[0], shape[1])
     cl, ch = _changed_levels(x0, x1, plo, phi, old_lo, old_hi)
-    k = _first_touched(path_lo, path_hi, last, cl, ch, step)
+    k = _first_touched(path_lo, path_hi, last, cl, ch, step, hint)
     if exact:
         last = _update_walk(h, plo, phi, target, step, path_lo, path_hi, path_in, last, k, cl, ch, shape)
     else:
         if k == 0:
             path_in[0] = h[vpoc]
         last = walk(h, plo, phi, target, step, path_lo, path_hi, path_in, k)
+    return top, n_top, vpoc, plo, phi, total, last, exact, k
+
+
+@njit(cache=True, inline="always")
+def advance_bar(h, path_lo, path_hi, path_in, lo, hi, c, v, alloc, share, step, top, n_top, vpoc, plo, phi, total,
+                last, exact):
+    """Add one bar to a session's developing profile and update its VPOC and value-area walk.
+
+    The one per-bar step of the developing profile, shared by the batch kernel
+    (:func:`_develop_session`, which calls :func:`_advance` to carry its ``hint`` from bar to bar)
+    and the live one (:func:`futures_vpoc.profile.live.develop`). Arguments as :func:`_advance`.
+
+    Returns
+    -------
+    tuple
+        The new ``(top, n_top, vpoc, plo, phi, total, last, exact)``; ``path_lo[last]`` /
+        ``path_hi[last]`` are the value area's edges.
+    """
+    top, n_top, vpoc, plo, phi, total, last, exact, _ = _advance(h, path_lo, path_hi, path_in, lo, hi, c, v, alloc,
+                                                                 share, step, top, n_top, vpoc, plo, phi, total,
+                                                                 last, exact, 0)
     return top, n_top, vpoc, plo, phi, total, last, exact
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False)
 def _develop_session(h, path_lo, path_hi, path_in, low, high, close, volume, take, a, b, b0, alloc, share, step,
                      levels, totals):
     """Developing values of the bars ``take[a:b]`` of one session (``h`` zeroed, level ``b0 + k``)."""
@@ -403,14 +531,15 @@ def _develop_session(h, path_lo, path_hi, path_in, low, high, close, volume, tak
     total = 0.0
     last = -1
     exact = True
+    hint = 0  # the previous bar's first changed step: consecutive bars trade at nearby prices
     for t in range(a, b):
         i = take[t]
         lo = low[i] - b0
         hi = high[i] - b0
         c = close[i] - b0
-        top, n_top, vpoc, plo, phi, total, last, exact = advance_bar(h, path_lo, path_hi, path_in, lo, hi, c,
-                                                                     volume[i], alloc, share, step, top, n_top,
-                                                                     vpoc, plo, phi, total, last, exact)
+        top, n_top, vpoc, plo, phi, total, last, exact, hint = _advance(h, path_lo, path_hi, path_in, lo, hi, c,
+                                                                        volume[i], alloc, share, step, top, n_top,
+                                                                        vpoc, plo, phi, total, last, exact, hint)
         totals[t] = total
         if vpoc >= 0:
             levels[t, 0] = b0 + vpoc
@@ -418,7 +547,7 @@ def _develop_session(h, path_lo, path_hi, path_in, low, high, close, volume, tak
             levels[t, 2] = b0 + path_hi[last]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def developing_profiles(low, high, close, volume, take, bounds, base, offsets, alloc, share, two_level):
     """Developing VPOC, VAL and VAH of every in-scope bar.
 

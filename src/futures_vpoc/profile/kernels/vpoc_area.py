@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False)
 def pick_vpoc(h, plo, phi):
     """VPOC of histogram ``h`` over levels ``plo..phi`` (the levels holding volume).
 
@@ -42,7 +42,7 @@ def _side(h, edge, limit, step, direction):
     return 0.0, 0
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, nogil=True, _nrt=False)
 def walk(h, plo, phi, target, step, path_lo, path_hi, path_in, k):
     """Grow the value area from state ``k`` of a recorded expansion path; return its last step.
 
@@ -79,7 +79,7 @@ def walk(h, plo, phi, target, step, path_lo, path_hi, path_in, k):
     return k
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def value_area(h, vpoc, plo, phi, target, two_level):
     """Contiguous value area grown from ``vpoc`` until it holds ``target`` volume (:func:`walk`).
 
