@@ -38,6 +38,7 @@ browser:
 	fi
 
 bench: $(STAMP)
+	@$(BIN)/python -c "import market_profile" 2>/dev/null || $(BIN)/python -m pip install -q --no-deps MarketProfile==0.2.0
 	$(BIN)/python benchmarks/run_all.py
 
 lint: $(STAMP)

@@ -18,6 +18,11 @@ c. ``futures-vpoc profile --developing`` as a whole process (start-up, reading a
    bars, beside the pandas group-by of finished profiles on the same bars in this process (which
    neither reads nor writes a file): the whole command must take less time.
 
+d. the MarketProfile package (0.2.0, ``pip install '.[bench]'``; skipped when it is not installed) on
+   the first sessions of the same bars, one ``MarketProfile(...)[start:end]`` per session as its
+   README shows (volume at each bar's close price, its own value-area walk and extrema), beside
+   ``session_profiles`` on the same sessions: the ratio of the two rates.
+
 The kernels are sequential (no ``prange``); ``NUMBA_NUM_THREADS=1`` is set as well, before numba
 is imported, when this file runs on its own.
 """
@@ -170,6 +175,40 @@ def _cli_row(bars: pd.DataFrame, repeats: int) -> dict:
     return {"cli_rows": rows, "cli_seconds": whole, "cli_pandas_seconds": anchor}
 
 
+MARKETPROFILE_SESSIONS = 60
+"""Sessions MarketProfile profiles in row d (it takes ~0.1 s a session)."""
+
+
+def _marketprofile_row(bars: pd.DataFrame, spec: ProfileSpec, repeats: int) -> dict:
+    """Row d: the MarketProfile package per session beside ``session_profiles`` on the same bars."""
+    import importlib.util
+
+    if importlib.util.find_spec("market_profile") is None:
+        print("d. MarketProfile not installed, row skipped (pip install '.[bench]')")
+        return {}
+    from market_profile import MarketProfile
+
+    dates = bars["trade_date"].to_numpy()
+    cuts = np.flatnonzero(dates[1:] != dates[:-1]) + 1
+    stop = int(cuts[MARKETPROFILE_SESSIONS - 1]) if len(cuts) >= MARKETPROFILE_SESSIONS else len(bars)
+    part = bars.iloc[:stop]
+    frame = part.rename(columns={"open": "Open", "high": "High", "low": "Low", "close": "Close", "volume": "Volume"})
+    spans = list(zip([0, *cuts[cuts < stop]], [*cuts[cuts < stop], stop], strict=True))
+
+    def theirs() -> None:
+        mp = MarketProfile(frame, tick_size=spec.tick, mode="vol")
+        for a, b in spans:
+            mp[frame.index[a]:frame.index[b - 1]].as_dict()
+
+    their = median_seconds(theirs, max(1, repeats // 2))
+    ours = median_seconds(lambda: session_profiles(part, spec), repeats)
+    print(line("d. MarketProfile 0.2.0, per session (anchor)", len(part), their,
+               f"{len(spans)} sessions, volume at the close price"))
+    print(line("d. session_profiles, same sessions", len(part), ours, f"{their / ours:,.0f}x MarketProfile",
+               anchor="d. MarketProfile 0.2.0, per session (anchor)", anchor_seconds=their))
+    return {"marketprofile_seconds": their, "marketprofile_ratio": their / ours}
+
+
 def main(repeats: int = 3) -> dict:
     bars, _ = synthesize(CONFIG)
     rows = len(bars)
@@ -200,7 +239,8 @@ def main(repeats: int = 3) -> dict:
               "pandas_seconds": baseline, "pandas_ratio": baseline / finished, "vpoc_agreement": agree}
     result.update(_kernel_rows(bars, spec, many))
     result.update(_cli_row(bars, many))
-    print(f"(rows a-c: median of {many})")
+    result.update(_marketprofile_row(bars, spec, many))
+    print(f"(rows a-c: median of {many}; d: MarketProfile median of {max(1, many // 2)})")
     return result
 
 
