@@ -40,14 +40,13 @@ def bars_per_year(index: pd.DatetimeIndex) -> float:
 
 
 def _context(arrays: BarArrays, chosen: tuple[Group, ...], train_end, frozen: Context | None) -> Context:
-    base = _base_context(arrays, frozen)
     if frozen is not None:  # a trained model's settings: nothing is fit or measured on these bars
         if any(g.name == "volatility" for g in chosen) and frozen.fitted is None:
             raise UsageError("the volatility group needs the frozen fits (GARCH, regime edges) of its context")
         return frozen
     end = default_train_end(arrays.index) if train_end is None else as_utc(train_end)
     fitted = fit(arrays, end) if any(g.name == "volatility" for g in chosen) else None
-    return replace(base, fitted=fitted)
+    return replace(_base_context(arrays, None), fitted=fitted)
 
 
 def _base_context(arrays: BarArrays, frozen: Context | None) -> Context:
