@@ -1,11 +1,25 @@
-"""Shared fixtures: small hand-made BarFrames."""
+"""Shared fixtures: small hand-made BarFrames; the calendar's disk cache in a folder of the test run's own."""
+
+import atexit
+import os
+import shutil
+import tempfile
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from futures_vpoc.calendar import assign_sessions
+from futures_vpoc.calendar import CACHE_ENV, assign_sessions
 from futures_vpoc.data.barframe import conform
+
+
+def pytest_configure(config):
+    """Keep the calendar's disk cache out of the user's ~/.cache: one fresh folder per test process
+    (each xdist worker its own), inherited by the CLI subprocesses, removed at exit."""
+    if CACHE_ENV not in os.environ:
+        folder = tempfile.mkdtemp(prefix="futures-vpoc-test-cache-")
+        os.environ[CACHE_ENV] = folder
+        atexit.register(shutil.rmtree, folder, True)
 
 
 def make_bars(stamps, closes, contract="ESH4", vix=np.nan, volume=10.0):

@@ -30,7 +30,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import astuple, dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -93,11 +98,103 @@ def _era_hours(sched: pd.DataFrame) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]
     return pd.DatetimeIndex(opens), pd.DatetimeIndex(closes)
 
 
+CACHE_ENV = "FUTURES_VPOC_CACHE_DIR"
+"""Environment variable naming the folder of the on-disk calendar cache (empty: no disk cache)."""
+
+_SESSION_COLUMNS = ("open", "close", "halt_start", "halt_end", "rth_start", "rth_end")
+_SOURCE_PACKAGES = ("pandas_market_calendars", "exchange_calendars", "pandas", "pytz", "tzdata")
+
+
+def cache_dir() -> Path | None:
+    """Folder of the on-disk calendar cache, or None when it is switched off.
+
+    ``$FUTURES_VPOC_CACHE_DIR`` when set (an empty value switches the disk cache off), else
+    ``$XDG_CACHE_HOME/futures-vpoc``, else ``~/.cache/futures-vpoc``.
+    """
+    chosen = os.environ.get(CACHE_ENV)
+    if chosen is not None:
+        return Path(chosen) if chosen.strip() else None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "futures-vpoc"
+
+
+@functools.lru_cache(maxsize=1)
+def _source_fingerprint() -> str:
+    """What a cached table depends on besides its arguments: this module's code (the era rules) and
+    the versions of the calendar, time-zone and pandas packages that computed it."""
+    from importlib import metadata
+
+    parts = [hashlib.sha256(Path(__file__).read_bytes()).hexdigest(), EXCHANGE_TZ]
+    for name in _SOURCE_PACKAGES:
+        try:
+            parts.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{name}=absent")
+    return "|".join(parts)
+
+
+def _disk_cached(kind: str, args: tuple, build: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """``build()`` (named numpy arrays), kept in the cache folder between processes.
+
+    A fresh process pays ~0.35 s to import pandas-market-calendars and evaluate its holiday rules
+    for the same few years every time (a tenth of a whole ``features`` command on 1M bars); the
+    arrays it yields are a few kB. They are stored as ``.npz`` under a name hashed from ``kind``,
+    ``args`` and :func:`_source_fingerprint`, so new code or a new calendar release builds afresh.
+    A file that cannot be read is rebuilt; a folder that cannot be written is only skipped. (A
+    general cache such as joblib's would pickle a DataFrame and add a dependency for this one use.)
+    """
+    folder = cache_dir()
+    if folder is None:
+        return build()
+    digest = hashlib.sha256(repr((kind, args, _source_fingerprint())).encode()).hexdigest()[:24]
+    path = folder / f"{kind}-{digest}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            return {name: stored[name] for name in stored.files}
+    except (OSError, ValueError, KeyError, EOFError):  # absent, partial or foreign: build it again
+        pass
+    arrays = build()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, suffix=".npz.part", delete=False) as tmp:
+            np.savez(tmp, **arrays)
+        os.replace(tmp.name, path)  # atomic: a concurrent reader sees the old file or the whole new one
+    except OSError:
+        pass
+    return arrays
+
+
 @functools.lru_cache(maxsize=32)
 def _sessions_of_years(first_year: int, last_year: int, hours: SessionHours) -> pd.DataFrame:
-    """Session table of whole calendar years (cached): building a schedule costs about 0.35 s
-    whatever its length (pandas evaluates every holiday rule), so callers asking for nearby ranges
-    (a file's span, the same span padded by a week) share one build instead of paying twice."""
+    """Session table of whole calendar years, cached in the process and on disk (:func:`_disk_cached`):
+    building a schedule costs about 0.35 s whatever its length (pandas evaluates every holiday rule),
+    so callers asking for nearby ranges (a file's span, the same span padded by a week) share one
+    build, and later processes read it back in about a millisecond."""
+    arrays = _disk_cached("sessions", (first_year, last_year, *map(str, astuple(hours))),
+                          lambda: _session_arrays(_built_sessions(first_year, last_year, hours)))
+    return _session_frame(arrays)
+
+
+def _session_arrays(table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The session table as plain arrays: each time column's int64 ticks in its own unit (UTC; the
+    index naive), the units in column order, and the bool column."""
+    stamps = {c: pd.DatetimeIndex(table[c]) for c in _SESSION_COLUMNS}
+    out = {"trade_date": table.index.as_unit("ns").asi8.copy(), "early_close": table["early_close"].to_numpy(bool),
+           "units": np.array([stamps[c].unit for c in _SESSION_COLUMNS])}
+    out.update({c: stamps[c].asi8.copy() for c in _SESSION_COLUMNS})
+    return out
+
+
+def _session_frame(arrays: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Inverse of :func:`_session_arrays`: the frame :func:`globex_sessions` documents."""
+    index = pd.DatetimeIndex(arrays["trade_date"].view("datetime64[ns]"), name="trade_date")
+    cols = {c: pd.DatetimeIndex(arrays[c].view(f"datetime64[{unit}]")).tz_localize("UTC")
+            for c, unit in zip(_SESSION_COLUMNS, arrays["units"].tolist(), strict=True)}
+    return pd.DataFrame({**cols, "early_close": arrays["early_close"].astype(bool)}, index=index)
+
+
+def _built_sessions(first_year: int, last_year: int, hours: SessionHours) -> pd.DataFrame:
+    """The session table computed from pandas-market-calendars and the era rules (no cache)."""
     import pandas_market_calendars as mcal  # imported lazily: ~0.3 s at import time
 
     cal = mcal.get_calendar("CME Globex Equity")
@@ -236,10 +333,14 @@ VIX_FIRST_DAY = dt.date(1990, 1, 2)
 
 @functools.lru_cache(maxsize=4)
 def _vix_days_through(last_year: int) -> np.ndarray:
-    import pandas_market_calendars as mcal  # imported lazily, as for the Globex calendar
+    """Cboe trading days from 1990 through ``last_year`` (naive midnights), cached as the sessions are."""
+    def build() -> dict[str, np.ndarray]:
+        import pandas_market_calendars as mcal  # imported lazily, as for the Globex calendar
 
-    days = mcal.get_calendar("CBOE_Index_Options").valid_days(VIX_FIRST_DAY, dt.date(last_year, 12, 31))
-    return pd.DatetimeIndex(days).tz_localize(None).normalize().as_unit("ns").to_numpy()
+        days = mcal.get_calendar("CBOE_Index_Options").valid_days(VIX_FIRST_DAY, dt.date(last_year, 12, 31))
+        return {"days": pd.DatetimeIndex(days).tz_localize(None).normalize().as_unit("ns").asi8.copy()}
+
+    return _disk_cached("vix_days", (last_year,), build)["days"].view("datetime64[ns]")
 
 
 def vix_days(start, end) -> pd.DatetimeIndex:
