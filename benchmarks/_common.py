@@ -78,6 +78,14 @@ def record(what: str, value: float, unit: str, *, rows: int | None = None, ancho
                     "anchor": anchor, "anchor_value": anchor_value, "note": note})
 
 
+def target(what: str, value: float, unit: str, goal: str, ok: bool) -> str:
+    """One issue target's verdict, kept for the results table: the measured ``value`` (in ``unit``),
+    the ``goal`` in words and PASS or FAIL. Returns the printed line."""
+    verdict = "PASS" if ok else "FAIL"
+    record(f"target: {what}", value, unit, note=f"{goal}: {verdict}")
+    return f"target: {what} = {_cell(value, unit)} ({goal}): {verdict}"
+
+
 def line(name: str, rows: int, seconds: float, extra: str = "", *, anchor: str | None = None,
          anchor_seconds: float | None = None) -> str:
     """One printed timing row (seconds and rows/s); kept for the results table too, with the anchor

@@ -38,7 +38,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import line, scale, scaled, scaled_dates
+from _common import line, scale, scaled, scaled_dates, target
 
 N_BARS = scaled(100_000, least=2_000)
 N_COLS = scaled(1_000, least=10)
@@ -186,7 +186,7 @@ def main(repeats: int = 3) -> dict:
         print(line(f"backtest --signals, whole process ({N_COLS:,} x {N_BARS:,})", cells, seconds,
                    f"peak {peak_mb:,.0f} MB; {THREADS} numba threads"))
         mem_ok = peak_mb <= MEMORY_BUDGET_MB
-        print(f"peak memory {peak_mb:,.0f} MB, budget {MEMORY_BUDGET_MB:,} MB: {'PASS' if mem_ok else 'FAIL'}")
+        print(target("backtest --signals peak memory", peak_mb, "MB", f"at most {MEMORY_BUDGET_MB:,} MB", mem_ok))
         vbt = _vectorbt(folder, repeats)
         ratio = None
         if vbt is None:
@@ -197,9 +197,9 @@ def main(repeats: int = 3) -> dict:
                        f"peak {vbt['max_rss_mb']:,.0f} MB (its process)"))
             print(f"net P&L correlation across columns, ours vs vectorbt: {_agreement(folder):.4f} "
                   "(vectorbt: no rolls, no forced exit at the end, proportional slippage)")
-            verdict = "PASS" if ratio >= RATIO_TARGET else "FAIL"
-            print(f"target: whole process <= 1/{RATIO_TARGET:g} of vectorbt's from_signals: {verdict} "
-                  f"(vectorbt / ours = {ratio:.1f}x)")
+            print(target("vectorbt's call / our whole process", ratio, "x",
+                         f"at least {RATIO_TARGET:g}x (ours within 1/{RATIO_TARGET:g} of vectorbt's from_signals)",
+                         ratio >= RATIO_TARGET))
         if scale() != 1.0:
             print("(scaled run: the targets are for the full 1,000 x 100,000)")
         return {"bars": N_BARS, "columns": N_COLS, "seconds": seconds, "peak_mb": peak_mb, "memory_pass": mem_ok,

@@ -14,7 +14,9 @@ files) and its work runs in this process on data already in memory, warmed up:
 * backtest: :func:`futures_vpoc.backtest.run.run_backtest` of ``ma_cross`` (signal included).
 
 The gap between the two columns is what a user waits for beyond the computation: start-up and
-I/O. Medians of ``repeats`` (at least 3) runs each.
+I/O. Medians of ``repeats`` (at least 3) runs each; each command runs as the only child of a fresh
+parent that times it and reads its peak resident memory (the largest over the runs is printed).
+Target (issue 20): the ``features`` command on 1M bars within 3.5 s and 1.5 GB.
 """
 
 from __future__ import annotations
@@ -22,23 +24,37 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
+import statistics
 import tempfile
 from pathlib import Path
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
-from _common import WORK, line, median_seconds, scale, scaled  # noqa: E402
+from _common import WORK, line, median_seconds, scale, scaled, target  # noqa: E402
 from bench_cli import _command  # noqa: E402
 from bench_load import make_files  # noqa: E402
 from bench_merge import _vix_file  # noqa: E402
+from bench_signals import _measure  # noqa: E402
 
 
 ROWS = scaled(1_000_000, least=25_000)  # at small scales still ~18 sessions, enough for train's split
+FEATURES_SECONDS, FEATURES_MB = 3.5, 1536  # issue 20: the features command on 1M bars, whole process
+_PEAK_MB: dict[str, float] = {}
+"""Largest peak resident memory [MB] of each stage's command over its runs (:func:`_run`)."""
 
 
-def _run(argv: list[str]) -> None:
-    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def _run(argv: list[str]) -> float:
+    """Run one command to its end as the only child of a fresh parent: its wall seconds (the child's
+    alone, timed by that parent); its peak memory is kept in :data:`_PEAK_MB`."""
+    stage = next(a for a in argv[1:] if not a.startswith("-") and a != "data")
+    measured = _measure(argv, dict(os.environ))
+    _PEAK_MB[stage] = max(_PEAK_MB.get(stage, 0.0), measured["max_rss_kb"] / 1024)
+    return measured["seconds"]
+
+
+def _whole(command, repeats: int) -> float:
+    """Median of ``repeats`` runs of ``command()`` (which returns :func:`_run`'s seconds)."""
+    return statistics.median(command() for _ in range(repeats))
 
 
 def _epoch_seconds(run: Path) -> float:
@@ -48,9 +64,9 @@ def _epoch_seconds(run: Path) -> float:
     return float(seconds[-1])
 
 
-def _stage(name: str, rows: int, whole: float, inside: float) -> None:
+def _stage(name: str, rows: int, whole: float, inside: float, peak_mb: float) -> None:
     print(line(f"{name}, in process", rows, inside))
-    print(line(f"{name}, whole process", rows, whole, f"{whole - inside:5.2f} s beyond the work",
+    print(line(f"{name}, whole process", rows, whole, f"{whole - inside:5.2f} s beyond the work; peak {peak_mb:,.0f} MB",
                anchor=f"{name}, in process", anchor_seconds=inside))
 
 
@@ -85,29 +101,34 @@ def main(repeats: int = 3) -> None:
         vix = _vix_file(tmp, __import__("pandas").read_csv(merged_csv, engine="pyarrow", index_col=0,
                                                              parse_dates=True))
         merged = tmp / "merged.parquet"
-        whole = {"merge": median_seconds(lambda: _run([*cli, "data", "merge", "--es", str(generic), "--vix", str(vix),
+        whole = {"merge": _whole(lambda: _run([*cli, "data", "merge", "--es", str(generic), "--vix", str(vix),
                                                        "--out", str(merged)]), repeats)}
-        whole["profile"] = median_seconds(lambda: _run([*cli, "profile", "--data", str(merged), "--rows", "0",
+        whole["profile"] = _whole(lambda: _run([*cli, "profile", "--data", str(merged), "--rows", "0",
                                                         "--out", str(tmp / "s.parquet"),
                                                         "--developing", str(tmp / "d.parquet")]), repeats)
-        whole["features"] = median_seconds(lambda: _run([*cli, "features", "--data", str(merged), "--out",
+        whole["features"] = _whole(lambda: _run([*cli, "features", "--data", str(merged), "--out",
                                                          str(tmp / "f.parquet")]), repeats)
         runs = []
 
-        def train() -> None:
+        def train() -> float:
             run = tmp / f"run{len(runs)}"
             runs.append(run)
-            _run([*cli, "train", "--data", str(merged), "--output_dir", str(run), "--epochs", "1", "--batch_size",
+            return _run([*cli, "train", "--data", str(merged), "--output_dir", str(run), "--epochs", "1", "--batch_size",
                   "4096", "--no-baselines"])
 
-        whole["train"] = median_seconds(train, repeats)
+        whole["train"] = _whole(train, repeats)
         epoch = sorted(_epoch_seconds(r) for r in runs)[len(runs) // 2]
-        whole["backtest"] = median_seconds(lambda: _run([*cli, "backtest", "--data", str(merged), "--strategy",
+        whole["backtest"] = _whole(lambda: _run([*cli, "backtest", "--data", str(merged), "--strategy",
                                                          "ma_cross", "--output_dir", str(tmp / "bt")]), repeats)
         inside = {**_in_process(merged, generic, vix, repeats), "train": epoch}
         rows = ROWS
         for name in ("merge", "profile", "features", "train", "backtest"):
-            _stage({"train": "train, one epoch"}.get(name, name), rows, whole[name], inside[name])
+            _stage({"train": "train, one epoch"}.get(name, name), rows, whole[name], inside[name], _PEAK_MB[name])
+        if scale() == 1.0:
+            print(target("features command on 1M bars, whole process", whole["features"], "s",
+                         f"at most {FEATURES_SECONDS:g} s (issue 20)", whole["features"] <= FEATURES_SECONDS))
+            print(target("features command on 1M bars, peak memory", _PEAK_MB["features"], "MB",
+                         f"at most {FEATURES_MB:,} MB (issue 20)", _PEAK_MB["features"] <= FEATURES_MB))
         print(f"({rows:,} bars; medians of {repeats}; train's in-process figure is the epoch's own time)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
