@@ -547,7 +547,6 @@ def _develop_session(h, path_lo, path_hi, path_in, low, high, close, volume, tak
             levels[t, 2] = b0 + path_hi[last]
 
 
-@njit(cache=True, nogil=True)
 def developing_profiles(low, high, close, volume, take, bounds, base, offsets, alloc, share, two_level):
     """Developing VPOC, VAL and VAH of every in-scope bar.
 
@@ -575,8 +574,19 @@ def developing_profiles(low, high, close, volume, take, bounds, base, offsets, a
         Profile total of the session up to and including the bar.
     """
     m = len(take)
+    # allocated here, not inside the kernel: numpy asks the kernel for transparent huge pages on large
+    # arrays, numba's runtime does not. On 3.2M bars that is ~600 page faults instead of ~25,000 for the
+    # 100 MB of outputs, 8-10 % of the whole kernel's time (more where fresh memory is slow to fault in)
     levels = np.full((m, 3), np.nan)
     totals = np.zeros(m)
+    _developing_into(levels, totals, low, high, close, volume, take, bounds, base, offsets, alloc, share, two_level)
+    return levels, totals
+
+
+@njit(cache=True, nogil=True)
+def _developing_into(levels, totals, low, high, close, volume, take, bounds, base, offsets, alloc, share,
+                     two_level):
+    """The loop of :func:`developing_profiles`, writing into ``levels`` (NaN-filled) and ``totals`` (zeros)."""
     widest = 1
     for j in range(len(bounds) - 1):
         widest = max(widest, offsets[j + 1] - offsets[j])
@@ -589,4 +599,3 @@ def developing_profiles(low, high, close, volume, take, bounds, base, offsets, a
         h[:w] = 0.0
         _develop_session(h[:w], path_lo, path_hi, path_in, low, high, close, volume, take, bounds[j], bounds[j + 1],
                          base[j], alloc, share, 2 if two_level else 1, levels, totals)
-    return levels, totals
