@@ -43,10 +43,9 @@ _PEAK_MB: dict[str, float] = {}
 """Largest peak resident memory [MB] of each stage's command over its runs (:func:`_run`)."""
 
 
-def _run(argv: list[str]) -> float:
+def _run(stage: str, argv: list[str]) -> float:
     """Run one command to its end as the only child of a fresh parent: its wall seconds (the child's
-    alone, timed by that parent); its peak memory is kept in :data:`_PEAK_MB`."""
-    stage = next(a for a in argv[1:] if not a.startswith("-") and a != "data")
+    alone, timed by that parent); its peak memory is kept in :data:`_PEAK_MB` under ``stage``."""
     measured = _measure(argv, dict(os.environ))
     _PEAK_MB[stage] = max(_PEAK_MB.get(stage, 0.0), measured["max_rss_kb"] / 1024)
     return measured["seconds"]
@@ -66,8 +65,8 @@ def _epoch_seconds(run: Path) -> float:
 
 def _stage(name: str, rows: int, whole: float, inside: float, peak_mb: float) -> None:
     print(line(f"{name}, in process", rows, inside))
-    print(line(f"{name}, whole process", rows, whole, f"{whole - inside:5.2f} s beyond the work; peak {peak_mb:,.0f} MB",
-               anchor=f"{name}, in process", anchor_seconds=inside))
+    beyond = f"{whole - inside:5.2f} s beyond the work; peak {peak_mb:,.0f} MB"
+    print(line(f"{name}, whole process", rows, whole, beyond, anchor=f"{name}, in process", anchor_seconds=inside))
 
 
 def _in_process(merged: Path, generic: Path, vix: Path, repeats: int) -> dict:
@@ -101,24 +100,24 @@ def main(repeats: int = 3) -> None:
         vix = _vix_file(tmp, __import__("pandas").read_csv(merged_csv, engine="pyarrow", index_col=0,
                                                              parse_dates=True))
         merged = tmp / "merged.parquet"
-        whole = {"merge": _whole(lambda: _run([*cli, "data", "merge", "--es", str(generic), "--vix", str(vix),
+        whole = {"merge": _whole(lambda: _run("merge", [*cli, "data", "merge", "--es", str(generic), "--vix", str(vix),
                                                        "--out", str(merged)]), repeats)}
-        whole["profile"] = _whole(lambda: _run([*cli, "profile", "--data", str(merged), "--rows", "0",
+        whole["profile"] = _whole(lambda: _run("profile", [*cli, "profile", "--data", str(merged), "--rows", "0",
                                                         "--out", str(tmp / "s.parquet"),
                                                         "--developing", str(tmp / "d.parquet")]), repeats)
-        whole["features"] = _whole(lambda: _run([*cli, "features", "--data", str(merged), "--out",
+        whole["features"] = _whole(lambda: _run("features", [*cli, "features", "--data", str(merged), "--out",
                                                          str(tmp / "f.parquet")]), repeats)
         runs = []
 
         def train() -> float:
             run = tmp / f"run{len(runs)}"
             runs.append(run)
-            return _run([*cli, "train", "--data", str(merged), "--output_dir", str(run), "--epochs", "1", "--batch_size",
-                  "4096", "--no-baselines"])
+            return _run("train", [*cli, "train", "--data", str(merged), "--output_dir", str(run), "--epochs", "1",
+                                  "--batch_size", "4096", "--no-baselines"])
 
         whole["train"] = _whole(train, repeats)
         epoch = sorted(_epoch_seconds(r) for r in runs)[len(runs) // 2]
-        whole["backtest"] = _whole(lambda: _run([*cli, "backtest", "--data", str(merged), "--strategy",
+        whole["backtest"] = _whole(lambda: _run("backtest", [*cli, "backtest", "--data", str(merged), "--strategy",
                                                          "ma_cross", "--output_dir", str(tmp / "bt")]), repeats)
         inside = {**_in_process(merged, generic, vix, repeats), "train": epoch}
         rows = ROWS

@@ -167,7 +167,8 @@ def report(name: str, repeats: int, rates: dict[str, list[float]]) -> dict:
                note=f"median of {repeats}, repeats {_spread(rates[key], ',.0f')}")
     if name == LARGE_BATCH_CASE:
         print(target(f"{name}: trainer / plain Linear-ReLU loop", 100 * plain, "%",
-                     f"at least {LARGE_BATCH_TARGET:.0%} (issue 20); {same:.0%} of the same-model loop", plain >= LARGE_BATCH_TARGET))
+                     f"at least {LARGE_BATCH_TARGET:.0%} (issue 20); {same:.0%} of the same-model loop",
+                     plain >= LARGE_BATCH_TARGET))
     return {**{f"{k} samples/s": v for k, v in med.items()}, "trainer / same-model": same, "trainer / plain": plain,
             "trainer / plain per repeat": per_repeat}
 
