@@ -21,32 +21,29 @@ Targets: trainer >= 85 % of the same-model loop; at batch 64 trainer >= 80 % of 
 For information (they explain the design, they are not targets), three more bare loops:
 ``same-model loop, fused AdamW`` (the trainer's optimizer: isolates the cost of the trainer's own
 checks), ``nn.Dropout model`` (the same widths with PyTorch's CPU dropout instead of the model's
-block-drawn masks) and ``LayerNorm model`` (Linear -> LayerNorm -> ReLU -> Dropout per layer, the
+own) and ``LayerNorm model`` (Linear -> LayerNorm -> ReLU -> Dropout per layer, the
 prior system's block, with nn.Dropout).
 Inputs: 57 standard-normal features (the feature registry's width), random 0/1 labels. Every variant
 uses the same ``torch`` thread count (``THREADS``). Figures are medians over ``repeats``, printed with
 their spread (lowest-highest repeat); each ratio is printed beside its anchor, measured in the same run,
 and also per repeat (the variants of one repeat run back to back, so they share the machine's load).
 
-Issue 20 (large batches): at batch 4096 + mixed precision, trainer >= 90 % of the plain loop. What the
-trainer does there beyond the plain loop, per step (2 threads, minimum of repeated timings): the
-model's dropout -- masks drawn (4.4 ms alone, 6-7 ms inside a step whose caches it finds cold; 2.4 ms
-of it the PCG64 stream itself) and applied forward and backward (about 2 + 2 ms) -- which is design
-(the same-model loop pays it too); its own checks (NaN guard, gradient norm with its one host read,
-clipping, schedule, adaptive loss: under 0.5 ms together) less what the fused AdamW saves over
-PyTorch's default (about 0.8 ms); no per-step copy of the batch (one gather per epoch). In float32 at
-batch 4096 (a 37 ms step of the plain loop) that makes the same-model loop 80-83 % of the plain one
-and the trainer 95-104 % of the same-model loop (two runs of 3 repeats on a busy 2-core AMD EPYC).
-Where the CPU multiplies bfloat16 natively (AVX512-BF16/AMX) a step's products are cheaper still and
-the dropout's share larger: the plain loop's step is 12-16 ms there. The masks are now made in the
-activations' dtype from the kept bits (a 4096-row draw: 2.1 ms of PCG64 stream, 0.6 ms to make
-bfloat16 masks, where astype and scale took 5 ms), and the product stays bfloat16: the trainer went
-from 59 % to 69-71 % of the plain loop (medians of 5, same machine, same hour), 95-103 % of the
-same-model loop. The rest is the dropout itself, which the plain loop does not have: drawing the next
-block on another thread gained nothing measurable (torch's two threads already hold both cores,
-and a third thread delays their parallel regions), so it was not kept. Where it does not (the header line says which: ``bf16 native``) PyTorch
-emulates them, about 2 s a step at batch 4096, and every variant runs at the speed of the emulated
-products.
+Issue 20 (large batches): at batch 4096 + mixed precision, trainer >= 90 % of the plain loop. The
+trainer's own checks (NaN guard, gradient norm with its one host read, clipping, schedule, adaptive
+loss) cost under 0.5 ms a step, less than the fused AdamW saves over PyTorch's default (about 0.8 ms),
+and there is no per-step copy of the batch (one gather per epoch): the trainer runs at 95-109 % of the
+same-model loop. The rest is the seed model's 15 % dropout, which the plain loop does not have. With
+masks it cost 4-5 ms of a 10-13 ms bfloat16 step on this AVX512-BF16 machine (PCG64 masks drawn,
+2.4 ms, and multiplied forward and backward): 72 % of the plain loop. Drawing the next block on
+another thread gained nothing (torch's two threads already hold both cores). Now the model uses no
+mask on the CPU (:mod:`futures_vpoc.ml.model`): a dropped unit's bias is -inf in that row (made with
+the keep decisions from SplitMix64 in one vectorised numba pass, 0.23 ms a step) and the scale goes
+into the next layer's weights, so no pass over the activations remains: 88-94 % of the plain loop in
+the runs of this change (medians of 5; the spread of one repeat's ratio is 80-98 % on this shared
+machine), 96-97 % in a loop of 9 interleaved repeats. In float32 at batch 4096 the trainer is
+101 % of the plain loop (median of 5; repeats 94-106 %). Where the CPU does not multiply bfloat16
+natively (the header line says which: ``bf16 native``), PyTorch emulates the products, about 2 s a
+step at batch 4096, and every variant runs at the speed of the emulated products.
 
 Usage: ``python benchmarks/bench_train.py [repeats] [case ...]``: the cases whose titles contain one of
 the given parts (``"4096 + mixed"``; ``"batch 64"`` names both batch-64 cases); default every case.

@@ -1,9 +1,8 @@
 """Large batches with bf16 mixed precision (issue 20): the NaN guard catches a bad step at that step and
 recovers exactly as at batch 64 (tests/test_ml_trainer.py), and a seeded run repeats itself.
 
-Batch 4096 fills a whole block of dropout masks (:data:`futures_vpoc.ml.model.MASK_BLOCK_ROWS`), so every
-step draws its own block; a small network keeps the emulated bf16 products of a CPU without native bf16
-cheap.
+Every step draws its own dropout units (:meth:`futures_vpoc.ml.model.DropoutMasks.dropped_bias`); a small
+network keeps the emulated bf16 products of a CPU without native bf16 cheap.
 """
 
 import math
@@ -16,7 +15,6 @@ from scipy.special import expit
 
 from futures_vpoc.ml import TrainConfig, TrainData, Trainer
 from futures_vpoc.ml.guard import tensors_finite
-from futures_vpoc.ml.model import MASK_BLOCK_ROWS
 from futures_vpoc.ml.rundir import read_metrics
 from futures_vpoc.ml.schedule import lr_at
 
@@ -47,10 +45,6 @@ def fit(tmp_path, data, hook=None, **kw):
 @pytest.fixture(scope="module")
 def data():
     return large_data()
-
-
-def test_batch_fills_a_mask_block():
-    assert BATCH == MASK_BLOCK_ROWS
 
 
 def test_burst_of_inf_batches_is_skipped_counted_and_rolled_back_at_its_steps(tmp_path, data):

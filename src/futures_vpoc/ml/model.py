@@ -31,20 +31,29 @@ Initialisation
 Dropout on the CPU
     PyTorch's CPU dropout draws its Bernoulli mask with a scalar Mersenne-Twister loop: at batch 64
     and 512-256-128-64 that is half a millisecond a step, a quarter to a third of the whole step
-    (the ``nn.Dropout`` model runs at 59-80 % of the plain loop). On the CPU the model therefore draws
-    its masks from numpy's PCG64 in blocks of rows (:class:`DropoutMasks`, about 70 us a step):
-    a unit is dropped when a uniform 16-bit integer falls below
-    ``round(p * 65536)`` (so the rate is ``p`` within 8e-6) and kept ones are scaled by the exact
-    inverse of the keep probability, so the expected activation is unchanged, as with
-    ``torch.nn.Dropout``. Every unit of every row gets its own draw; nothing is reused. On other
-    devices :func:`torch.nn.functional.dropout` is used. In ``eval()`` mode there is no dropout.
-    The masks are made in the activations' dtype straight from the kept bits (each kept unit's value
-    is the bit pattern of the scale, a multiply of bytes): under bfloat16 autocast they are bfloat16,
-    the scale rounded to bfloat16 as :func:`torch.nn.functional.dropout` rounds it there (1.1797
-    for p = 0.15, 0.27 % above the exact inverse), and the product stays in bfloat16 instead of
-    being promoted to float32 and cast back by the next layer. At batch 4096 that halves the
-    dropout's share of a bfloat16 step (``benchmarks/bench_train.py``). The same bits give the same
-    kept units in every dtype, and float32 masks are the values they always were.
+    (the ``nn.Dropout`` model runs at 59-80 % of the plain loop). And any mask costs two passes over
+    the activations per layer, the multiply forward and again backward. In training on the CPU the
+    model therefore does without a mask:
+
+    * A dropped unit gets a bias of -inf for that row (:meth:`DropoutMasks.dropped_bias`, given to
+      :func:`torch.addmm` as its full ``input``), so its pre-activation is -inf, its ReLU 0 and its
+      gradient 0: dropout with no pass over the activations. A NaN or +inf pre-activation stays NaN
+      (NaN + -inf), as ``relu(NaN) * 0`` and ``relu(inf) * 0`` are NaN with a mask, so the NaN guard
+      sees the same batches.
+    * The kept units' scale, the exact inverse of the keep probability, goes into the weights of the
+      next layer (and the head), ``W * scale``: a product over the weights, which at batch 4096 are a
+      twentieth of the activations. The expected activation is unchanged, as with ``torch.nn.Dropout``.
+    * Which units are kept comes from one SplitMix64 stream per seed (:mod:`futures_vpoc.ml.maskbits`):
+      a unit is dropped when its 16-bit lane falls below ``round(p * 65536) - 32768`` (so the rate is
+      ``p`` within 8e-6). Every unit of every row of every step gets its own draw; nothing is reused.
+      The same units are kept in every dtype (the bias is rounded to bfloat16 under autocast, as
+      autocast's ``addmm`` rounds it).
+
+    At batch 4096 in bfloat16 this took the seed model from 72 % to 88-94 % of a plain Linear-ReLU
+    loop with no dropout (``benchmarks/bench_train.py``); the masks before it drew 2.4 ms a step and
+    multiplied twice. In float32 it gives the logits and gradients of textbook
+    ``relu(.) * mask / (1 - p)`` to rounding (``tests/test_ml_model.py``). On other devices
+    :func:`torch.nn.functional.dropout` is used. In ``eval()`` mode there is no dropout.
 """
 
 from __future__ import annotations
@@ -57,12 +66,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-MASK_BLOCK_ROWS = 4096
-"""Rows of masks drawn at once (per hidden layer) by :class:`DropoutMasks`."""
+_BITS = {torch.float32: (np.uint32, torch.int32, 0xFF800000), torch.bfloat16: (np.uint16, torch.int16, 0xFF80),
+         torch.float16: (np.uint16, torch.int16, 0xFC00)}
+"""Per activation dtype: the numpy and torch integer types of its bits, and the bits of -inf."""
 
 
 class DropoutMasks:
-    """Dropout keep-masks for every hidden layer, drawn in blocks from numpy's PCG64.
+    """The dropout of every hidden layer, drawn from one SplitMix64 stream (:mod:`futures_vpoc.ml.maskbits`).
 
     Parameters
     ----------
@@ -71,15 +81,20 @@ class DropoutMasks:
     rate : float
         Drop probability in (0, 1).
     seed : int or sequence of int
-        Entropy for :class:`numpy.random.SeedSequence`.
-    block_rows : int
-        Rows drawn per block.
+        Entropy for :class:`numpy.random.SeedSequence`, which gives the stream's 64-bit seed.
+
+    Notes
+    -----
+    A unit is dropped when its 16-bit lane falls below ``round(rate * 65536) - 32768``, so the rate
+    actually used is :attr:`effective_rate` (within 8e-6 of ``rate``); the kept units are scaled by
+    :attr:`scale`, the exact inverse of the keep probability. Each call of :meth:`dropped_bias` uses
+    the next ``ceil(rows * width / 4)`` words of the stream: every unit of every row of every step
+    gets its own draw, and the same seed and call sequence give the same kept units.
     """
 
-    def __init__(self, widths: Sequence[int], rate: float, seed=0, block_rows: int = MASK_BLOCK_ROWS) -> None:
+    def __init__(self, widths: Sequence[int], rate: float, seed=0) -> None:
         self.widths = tuple(int(w) for w in widths)
         self.rate = float(rate)
-        self.block_rows = int(block_rows)
         drop = int(round(self.rate * 65536))
         self.threshold = drop - 32768  # signed 16-bit: keep when value >= threshold
         self.scale = 65536.0 / (65536 - drop)
@@ -91,55 +106,58 @@ class DropoutMasks:
         return (self.threshold + 32768) / 65536.0
 
     def reseed(self, seed) -> None:
-        """Start a fresh stream from ``seed`` (an int or a sequence of ints); drop any cached block."""
-        self._bits = np.random.PCG64(np.random.SeedSequence(seed))
-        self._steps: list[tuple[torch.Tensor, ...]] = []
-        self._rows = 0
-        self._next = 0
-        self._dtype = torch.float32
+        """Start a fresh stream from ``seed`` (an int or a sequence of ints)."""
+        self._seed = int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
+        self._word = 0  # words of the stream used so far
 
-    def _draw(self, rows: int, dtype: torch.dtype = torch.float32) -> list[torch.Tensor]:
-        """Fresh masks for ``rows`` rows: one tensor (rows, width) of ``dtype`` per layer."""
-        total = sum(self.widths) * rows
-        raw = self._bits.random_raw((total + 3) // 4)
-        keep = raw.view(np.int16)[:total] >= self.threshold  # numpy: 10x torch's int16 compare
-        # a kept unit is the scale's bit pattern, a dropped one 0: one multiply of bytes, where
-        # astype(float32) then *= scale took 5 ms of a 4096-row draw (same float32 values)
-        flat = torch.from_numpy(keep.view(np.uint8) * self._pattern(dtype)).view(dtype)
-        out, start = [], 0
-        for w in self.widths:
-            out.append(flat[start:start + rows * w].view(rows, w))
-            start += rows * w
-        return out
+    def dropped_bias(self, bias: torch.Tensor, rows: int, dtype: torch.dtype) -> torch.Tensor:
+        """``bias`` repeated over ``rows`` rows in ``dtype``, with this step's dropped units at -inf.
 
-    def _pattern(self, dtype: torch.dtype) -> np.generic:
-        """The bits of the scale in ``dtype`` (float32 or bfloat16) as an unsigned numpy scalar."""
-        scale = torch.tensor(np.float32(self.scale)).to(dtype)  # bfloat16: round to nearest even, as .to() does
-        if dtype == torch.float32:
-            return np.uint32(scale.view(torch.int32).item() & 0xFFFFFFFF)
-        if dtype in (torch.bfloat16, torch.float16):
-            return np.uint16(scale.view(torch.int16).item() & 0xFFFF)
-        raise ValueError(f"dropout masks in {dtype}: float32, bfloat16 or float16 only")
+        Used as the ``input`` of :func:`torch.addmm`, a dropped unit's pre-activation is -inf and
+        its ReLU 0, with gradient 0, which is dropout with no pass over the activations (the
+        module docstring). The gradient with respect to ``bias`` is the column sum, in ``bias``'s
+        dtype, as :func:`torch.nn.functional.linear` gives it.
 
-    def take(self, rows: int, dtype: torch.dtype = torch.float32) -> list[torch.Tensor]:
-        """Masks for the next ``rows`` rows: one tensor of shape (rows, width) per layer, in ``dtype``.
+        Parameters
+        ----------
+        bias : Tensor, shape (width,)
+            The layer's bias (float32 parameter).
+        rows : int
+            Rows of the batch.
+        dtype : torch.dtype
+            float32, bfloat16 or float16: the dtype the layer's matrix product runs in.
 
-        A block holds ``block_rows // rows`` batches of the first size asked for (after :meth:`reseed`),
-        split once; a batch of another size (the last of an epoch) or larger than a block gets a fresh
-        draw of its own. The dtype never changes which units are kept: a block drawn in another dtype
-        is converted.
+        Returns
+        -------
+        Tensor, shape (rows, width), of ``dtype``
         """
-        if rows > self.block_rows or (self._rows and rows != self._rows):
-            return self._draw(rows, dtype)  # an odd-sized batch: its own draw; the block stays for the usual size
-        if self._next >= len(self._steps):
-            per_block = self.block_rows // rows
-            layers = self._draw(per_block * rows, dtype)
-            self._steps = list(zip(*(m.split(rows) for m in layers)))
-            self._rows, self._next, self._dtype = rows, 0, dtype
-        k = self._next
-        self._next += 1
-        masks = list(self._steps[k])
-        return masks if self._dtype == dtype else [m.to(dtype) for m in masks]
+        return _DroppedBias.apply(bias, self, int(rows), dtype)
+
+    def _fill(self, bias: torch.Tensor, rows: int, dtype: torch.dtype) -> torch.Tensor:
+        from futures_vpoc.ml.maskbits import fill_dropped_bias  # numba: imported on the first draw only
+
+        if dtype not in _BITS:
+            raise ValueError(f"dropout in {dtype}: float32, bfloat16 or float16 only")
+        np_bits, torch_bits, minus_inf = _BITS[dtype]
+        values = bias.detach().to(dtype).contiguous().view(torch_bits).numpy().view(np_bits)
+        out = np.empty((rows, values.shape[0]), dtype=np_bits)
+        self._word += fill_dropped_bias(out, values, self._seed, self._word, self.threshold, minus_inf)
+        return torch.from_numpy(out).view(dtype)
+
+
+class _DroppedBias(torch.autograd.Function):
+    """Autograd of :meth:`DropoutMasks.dropped_bias`: the gradient of a repeated bias is its column sum."""
+
+    @staticmethod
+    def forward(ctx, bias, masks, rows, dtype):
+        ctx.bias_dtype = bias.dtype
+        return masks._fill(bias, rows, dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # a dropped unit's gradient is 0 already: the ReLU after it passed none back
+        # summed in the activations' dtype (float32 accumulation inside), as autocast's addmm does
+        return grad.sum(0).to(ctx.bias_dtype), None, None, None
 
 
 class MLP(nn.Module):
@@ -185,18 +203,25 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits, shape (n,), of rows ``x`` of shape (n, input_dim)."""
         drop = self.training and self.dropout_rate > 0
-        own_masks = drop and x.device.type == "cpu"
-        masks = None
+        if drop and x.device.type == "cpu":
+            return self._forward_own_dropout(x)
         h = x
-        for i, layer in enumerate(self.hidden):
-            h = torch.relu(layer(h))
-            if own_masks:
-                if masks is None:  # in the activations' dtype (bfloat16 under autocast)
-                    masks = self.masks.take(x.shape[0], h.dtype)
-                h = h * masks[i]
-            elif drop:
+        for layer in self.hidden:
+            h = torch.relu_(layer(h))  # a fresh tensor that autograd does not keep: in place is safe
+            if drop:
                 h = F.dropout(h, self.dropout_rate, True)
         return self.head(h).squeeze(-1)
+
+    def _forward_own_dropout(self, x: torch.Tensor) -> torch.Tensor:
+        """Training forward on the CPU: dropped units get a -inf bias, the scale goes into the next weights."""
+        dtype = torch.get_autocast_dtype("cpu") if torch.is_autocast_enabled("cpu") else x.dtype
+        scale = self.masks.scale
+        h = x
+        for i, layer in enumerate(self.hidden):
+            weight = layer.weight if i == 0 else layer.weight * scale
+            bias = self.masks.dropped_bias(layer.bias, x.shape[0], dtype)
+            h = torch.relu_(torch.addmm(bias, h, weight.t()))
+        return F.linear(h, self.head.weight * scale, self.head.bias).squeeze(-1)
 
 
 def build_model(spec: dict, seed=0) -> MLP:
@@ -233,5 +258,5 @@ def probabilities(logits: np.ndarray) -> np.ndarray:
     return expit(np.asarray(logits, dtype=np.float64))
 
 
-__all__ = ["MASK_BLOCK_ROWS", "MLP", "DropoutMasks", "build_model", "param_count", "predict_logits",
+__all__ = ["MLP", "DropoutMasks", "build_model", "param_count", "predict_logits",
            "probabilities"]
