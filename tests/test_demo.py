@@ -213,12 +213,22 @@ def _half_year_demo(tmp_path, signal: str) -> tuple:
 
 @pytest.mark.slow
 def test_a_market_with_nothing_to_find_leaves_the_model_flat_and_not_ready(tmp_path, capsys):
-    """Issue 14: on a signal-free market the model strategy neither trades its intercept nor leans one way
-    (it used to be short on 20,346 bars and long on none)."""
+    """Issue 14: on a signal-free market the model strategy does not trade its intercept (it used to be short
+    on 20,346 bars and long on none): it holds a position on at most 5 % of the test bars, and where its few
+    positions lean, they lean the way of the up share it learned.
+
+    The rule is long above 0.5 + theta and short below 0.5 - theta (:mod:`futures_vpoc.labels`), and the
+    model learns the training part's up share, which on a finite null market is not exactly 1/2 (49.6 %
+    here), so the prediction tails that cross the band lean that way. Seed 7 gave 278 bars held, all short,
+    before the dropout stream changed (issue 20) and 377, all short, after; the earlier "neither side above
+    65 % once 2 % of bars are held" passed on the first only because 278 bars fell under its 2 % guard.
+    """
     out, summary, n_test_bars, held = _half_year_demo(tmp_path, "0")
-    assert sum(held.values()) < 0.5 * n_test_bars, held  # flat most of the time
-    if sum(held.values()) >= 0.02 * n_test_bars:  # enough positions to speak of a side
-        assert max(held.values()) <= 0.65 * sum(held.values()), held
+    assert sum(held.values()) <= 0.05 * n_test_bars, held  # flat on at least 95 % of the bars
+    train = summary["label_shares"]["train"]
+    learned_up = train["up"] / (train["up"] + train["down"])  # P(up | moved) on the training part
+    if max(held.values()) > 0.65 * sum(held.values()):  # a lean: the side the training up share points to
+        assert (held[1] > held[-1]) == (learned_up > 0.5), (held, learned_up)
     assert "NOT READY" in (out / "train" / "analysis.md").read_text().upper()
     # One draw under the null: p is uniform, so a 5% threshold would fail one market in twenty (this one
     # gave p = 0.04 once issue 16 added two features; seed 11 gives 0.62). 1% still catches a leak,
