@@ -39,11 +39,12 @@ another thread gained nothing (torch's two threads already hold both cores). Now
 mask on the CPU (:mod:`futures_vpoc.ml.model`): a dropped unit's bias is -inf in that row (made with
 the keep decisions from SplitMix64 in one vectorised numba pass, 0.23 ms a step) and the scale goes
 into the next layer's weights, so no pass over the activations remains: 88-94 % of the plain loop in
-the runs of this change (medians of 5; the spread of one repeat's ratio is 80-98 % on this shared
-machine), 96-97 % in a loop of 9 interleaved repeats. In float32 at batch 4096 the trainer is
-101 % of the plain loop (median of 5; repeats 94-106 %). Where the CPU does not multiply bfloat16
-natively (the header line says which: ``bf16 native``), PyTorch emulates the products, about 2 s a
-step at batch 4096, and every variant runs at the speed of the emulated products.
+the runs of this change and 97 % in the full ``make bench`` after it (medians of 5; the spread of one
+repeat's ratio is 80-98 % on this shared machine), 96-97 % in a loop of 9 interleaved repeats. In
+float32 at batch 4096 the trainer is 101 % of the plain loop (median of 5; repeats 94-106 %). Where
+the CPU does not multiply bfloat16 natively (the header line says which: ``bf16 native``), PyTorch
+emulates the products, about 2 s a step at batch 4096, and every variant runs at the speed of the
+emulated products.
 
 Usage: ``python benchmarks/bench_train.py [repeats] [case ...]``: the cases whose titles contain one of
 the given parts (``"4096 + mixed"``; ``"batch 64"`` names both batch-64 cases); default every case.

@@ -49,11 +49,11 @@ Dropout on the CPU
       The same units are kept in every dtype (the bias is rounded to bfloat16 under autocast, as
       autocast's ``addmm`` rounds it).
 
-    At batch 4096 in bfloat16 this took the seed model from 72 % to 88-94 % of a plain Linear-ReLU
-    loop with no dropout (``benchmarks/bench_train.py``); the masks before it drew 2.4 ms a step and
-    multiplied twice. In float32 it gives the logits and gradients of textbook
-    ``relu(.) * mask / (1 - p)`` to rounding (``tests/test_ml_model.py``). On other devices
-    :func:`torch.nn.functional.dropout` is used. In ``eval()`` mode there is no dropout.
+    At batch 4096 in bfloat16 this took the seed model from 72-75 % to 88-97 % of a plain
+    Linear-ReLU loop with no dropout (97 % in the full ``make bench`` of ``benchmarks/results.md``);
+    the masks before it drew 2.4 ms a step and multiplied twice. In float32 it gives the logits and
+    gradients of textbook ``relu(.) * mask / (1 - p)`` to rounding (``tests/test_ml_model.py``). On
+    other devices :func:`torch.nn.functional.dropout` is used. In ``eval()`` mode there is no dropout.
 """
 
 from __future__ import annotations
