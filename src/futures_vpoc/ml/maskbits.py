@@ -1,4 +1,4 @@
-"""Which units dropout keeps, straight from SplitMix64: one numba pass, no temporaries.
+"""Which units dropout keeps, straight from SplitMix64 in numba, written as the layer's bias or -inf.
 
 The generator
     SplitMix64 (Steele, Lea and Flood, "Fast splittable pseudorandom number generators", OOPSLA 2014;
